@@ -1,0 +1,5 @@
+import sys
+
+from tuidl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,79 @@
+"""The hooks a tuidl plugin implements; their docstrings are the plugin author's reference.
+
+Every hook takes one argument, ``register``: call it once per component, with a
+:class:`tuidl.plugins.Component` whose ``kind`` matches the hook. Built-in components are
+registered through exactly these hooks. A hook that raises, or registers something invalid,
+marks its whole plugin as failed (nothing from it is used) and every other plugin still loads.
+
+``docs/plugins.md`` is generated from this module; a test keeps the two in sync.
+"""
+
+import pluggy
+
+PROJECT = "tuidl"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_datasets(register):
+    """Register datasets (``kind="dataset"``).
+
+    The factory takes the validated params (for example ``path``) and returns a
+    ``tuidl.data.Dataset``: ``X_train`` (N, ...) and ``y_train`` (N,) int64, optional
+    ``X_test``/``y_test`` for an official test part, ``class_names`` and ``image_shape``.
+    Loading problems (missing or corrupt files) raise ``tuidl.TuidlError`` naming the file.
+    """
+
+
+@hookspec
+def register_preprocessors(register):
+    """Register preprocessing steps (``kind="preprocessor"``).
+
+    The factory returns an object with ``fit(X) -> self`` (called with training rows only),
+    ``transform(X) -> X'`` (never refits) and ``output_shape(input_shape) -> tuple`` giving
+    the per-row shape after the step, so a chain can report shapes before any data flows.
+    """
+
+
+@hookspec
+def register_models(register):
+    """Register models (``kind="model"``).
+
+    A model is either fitted directly (``learnable = False``: ``fit(X, y)``,
+    ``predict(X)``), like kNN, or trained by tuidl's minibatch loop (``learnable = True``):
+    ``setup(input_dim, num_classes, loss, init, rng)``, a ``params`` dict of arrays,
+    ``loss(X, y) -> (loss, grads)`` including regularization, ``scores(X)`` and
+    ``predict(X)``. See ``tuidl.engine.models`` for the full contract.
+    """
+
+
+@hookspec
+def register_losses(register):
+    """Register losses (``kind="loss"``).
+
+    The factory returns a callable ``loss(scores, y) -> (loss, dscores)`` where ``scores``
+    is (N, K), ``y`` is (N,) int labels, ``loss`` is the mean data loss (a float) and
+    ``dscores`` its gradient with respect to ``scores``. It also has
+    ``output_dim(num_classes) -> K`` (usually ``num_classes``) and ``predict(scores) -> labels``.
+    """
+
+
+@hookspec
+def register_initializers(register):
+    """Register weight initializers (``kind="initializer"``).
+
+    The factory returns an object with ``weights(fan_in, fan_out, rng, dtype) -> W`` of
+    shape (fan_in, fan_out) and ``bias(fan_out, dtype) -> b``; ``rng`` is a
+    ``numpy.random.Generator`` so that a seed fixes the result.
+    """
+
+
+@hookspec
+def register_optimizers(register):
+    """Register optimizers (``kind="optimizer"``).
+
+    The factory returns an object with ``step(params, grads)`` that updates the arrays in
+    ``params`` in place, keeping per-parameter state keyed by name, and ``end_epoch()``
+    which applies the per-epoch learning-rate decay. ``lr`` holds the current rate.
+    """

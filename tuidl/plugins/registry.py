@@ -1,0 +1,114 @@
+"""The registry: every component tuidl knows, by kind and name, plus what each plugin did.
+
+Filled by :func:`tuidl.plugins.manager.load_registry`; read by the spec layer and the views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuidl.errors import TuidlError
+from tuidl.plugins.schema import KINDS, Component
+
+SOURCES = ("builtin", "entry point", "path", "test")
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as loaded: where it came from and whether it worked."""
+
+    name: str
+    version: str
+    source: str
+    status: str = "ok"  # "ok" or "failed"
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)  # "kind key"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "status": self.status,
+            "error": self.error,
+            "warnings": list(self.warnings),
+            "components": list(self.components),
+        }
+
+
+class Registry:
+    """Components by kind and key, and the plugins that provided them."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, dict[str, Component]] = {k: {} for k in KINDS}
+        self.plugins: list[PluginInfo] = []
+
+    def add(self, component: Component, plugin: PluginInfo) -> Component:
+        """Store ``component`` under its name, or as ``plugin:name`` when the name is taken.
+
+        The first registration keeps the short name; a later duplicate stays reachable under
+        its qualified key and a warning is recorded on its plugin.
+        """
+        table = self.components[component.kind]
+        key = component.name
+        if key in table:
+            key = f"{plugin.name}:{component.name}"
+            first = table[component.name].plugin
+            plugin.warnings.append(
+                f"{component.kind} {component.name!r} is already provided by plugin "
+                f"{first!r}; this one is available as {key!r}"
+            )
+            if key in table:
+                raise TuidlError(f"plugin {plugin.name!r} registers {component.kind} {key!r} twice")
+        stored = _with(component, plugin=plugin.name, key=key)
+        table[key] = stored
+        plugin.components.append(f"{component.kind} {key}")
+        return stored
+
+    def get(self, kind: str, name: str) -> Component:
+        """The component ``name`` of ``kind``; unknown names raise with the known ones listed."""
+        if kind not in self.components:
+            raise TuidlError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
+        try:
+            return self.components[kind][name]
+        except KeyError:
+            known = ", ".join(sorted(self.components[kind])) or "none"
+            failed = [p for p in self.plugins if p.status == "failed"]
+            hint = (
+                f" (failed plugins: {', '.join(p.name for p in failed)}; see `tuidl plugins`)"
+                if failed
+                else ""
+            )
+            raise TuidlError(f"unknown {kind} {name!r}; known: {known}{hint}") from None
+
+    def names(self, kind: str) -> list[str]:
+        return list(self.components[kind])
+
+    def create(self, kind: str, name: str, params: dict[str, Any] | None = None, **extra: Any):
+        """Shortcut for ``get(kind, name).create(params, **extra)``."""
+        return self.get(kind, name).create(params, **extra)
+
+    def plugin(self, name: str) -> PluginInfo:
+        for p in self.plugins:
+            if p.name == name:
+                return p
+        raise TuidlError(
+            f"unknown plugin {name!r}; loaded: {', '.join(p.name for p in self.plugins)}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "plugins": [p.to_dict() for p in self.plugins],
+            "components": {
+                kind: [c.to_dict() for c in table.values()]
+                for kind, table in self.components.items()
+            },
+        }
+
+
+def _with(component: Component, **changes: Any) -> Component:
+    from dataclasses import replace
+
+    return replace(component, **changes)
