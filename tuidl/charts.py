@@ -1,0 +1,237 @@
+"""The plotext figures tuidl draws, shared by the CLI and the TUI.
+
+Every ``draw_*`` function takes a plotext figure (``plt``): in the TUI that is a
+``textual_plotext.PlotextPlot``'s ``.plt``; in the CLI, :func:`to_text` makes a fresh one and
+returns the rendered string. The functions take plain lists (what the store returns), clear
+the figure first, and never raise on empty or partial data: they draw a titled empty chart
+so a view can call them while a run is still filling in.
+
+Long curves are downsampled with :func:`downsample` because a plotext redraw costs tens of
+milliseconds per thousand points.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+MAX_POINTS = 400
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def new_figure():
+    """A standalone plotext figure (not plotext's global one), for rendering to text."""
+    from plotext._figure import _figure_class
+
+    return _figure_class()
+
+
+def to_text(
+    draw: Callable[..., Any], *args: Any, width: int = 80, height: int = 20, color: bool = True
+) -> str:
+    """Run ``draw(fig, *args)`` on a fresh figure of ``width`` × ``height`` and return the text.
+
+    ``color=False`` strips ANSI colours (for pipes, files and monochrome terminals).
+    """
+    fig = new_figure()
+    draw(fig, *args)
+    fig.plotsize(width, height)
+    text = fig.build()
+    return text if color else _ANSI.sub("", text)
+
+
+def downsample(xs: Sequence[float], ys: Sequence[float], max_points: int = MAX_POINTS):
+    """Reduce a curve to at most ``max_points`` by averaging consecutive buckets.
+
+    Bucket means keep the trend of a noisy minibatch loss, which is what a user reads off a
+    loss chart; the first and last x of each bucket are averaged too, so the x axis stays true.
+    """
+    n = len(xs)
+    if n <= max_points:
+        return list(xs), list(ys)
+    step = math.ceil(n / max_points)
+    out_x, out_y = [], []
+    for start in range(0, n, step):
+        bx, by = xs[start : start + step], ys[start : start + step]
+        out_x.append(sum(bx) / len(bx))
+        out_y.append(sum(by) / len(by))
+    return out_x, out_y
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _positions(values: Sequence[Any]) -> tuple[list[float], list[str] | None]:
+    """x positions for grid values: the values themselves when numeric, else 1..n with labels."""
+    if values and all(_is_number(v) for v in values):
+        return [float(v) for v in values], None
+    return [float(i + 1) for i in range(len(values))], [_label(v) for v in values]
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _mean_std(scores: Sequence[float | None]) -> tuple[float, float] | None:
+    good = [s for s in scores if s is not None and math.isfinite(s)]
+    if not good:
+        return None
+    mean = sum(good) / len(good)
+    return mean, math.sqrt(sum((s - mean) ** 2 for s in good) / len(good))
+
+
+def draw_cv(
+    plt, values: Sequence[Any], fold_scores: Sequence[Sequence[float | None]], xlabel: str
+) -> None:
+    """The classic "Cross-validation on k" chart.
+
+    ``values[i]`` is the i-th grid value and ``fold_scores[i]`` its per-fold accuracies
+    (``None`` for a fold not finished or diverged). Each fold is a point; the mean is a line
+    with ±std error bars, as in the CS231n notebook.
+    """
+    plt.clear_figure()
+    plt.title(f"Cross-validation on {xlabel}")
+    plt.xlabel(xlabel)
+    plt.ylabel("accuracy")
+    xs, labels = _positions(list(values))
+    px, py = [], []
+    for x, scores in zip(xs, fold_scores, strict=False):
+        for s in scores:
+            if s is not None and math.isfinite(s):
+                px.append(x)
+                py.append(s)
+    if px:
+        plt.scatter(px, py, marker="dot", label="folds")
+    mx, my, me = [], [], []
+    for x, scores in zip(xs, fold_scores, strict=False):
+        ms = _mean_std(scores)
+        if ms is not None:
+            mx.append(x)
+            my.append(ms[0])
+            me.append(ms[1])
+    if mx:
+        plt.plot(mx, my, label="mean ± std")
+        plt.error(mx, my, yerr=me)
+    if labels is not None or len(xs) <= 8:
+        plt.xticks(xs, labels or [_label(v) for v in values])
+    if labels is None and len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) >= 100:
+        plt.xscale("log")  # lr and reg grids span decades
+
+
+def draw_loss(plt, iterations: Sequence[float], losses: Sequence[float]) -> None:
+    """Training loss per iteration (downsampled)."""
+    plt.clear_figure()
+    _loss(plt, iterations, losses)
+
+
+def _loss(plt, iterations: Sequence[float], losses: Sequence[float]) -> None:
+    plt.title("training loss")
+    plt.xlabel("iteration")
+    pairs = [(i, v) for i, v in zip(iterations, losses, strict=False) if math.isfinite(v)]
+    if pairs:
+        xs, ys = downsample([p[0] for p in pairs], [p[1] for p in pairs])
+        plt.plot(xs, ys, marker="braille")
+
+
+def draw_accuracy(
+    plt, epochs: Sequence[float], train_acc: Sequence[float], val_acc: Sequence[float | None]
+) -> None:
+    """Train and validation accuracy per epoch."""
+    plt.clear_figure()
+    _accuracy(plt, epochs, train_acc, val_acc)
+
+
+def _accuracy(
+    plt, epochs: Sequence[float], train_acc: Sequence[float], val_acc: Sequence[float | None]
+) -> None:
+    plt.title("accuracy per epoch")
+    plt.xlabel("epoch")
+    if epochs:
+        plt.plot(list(epochs), list(train_acc), label="train", marker="braille")
+        pairs = [(e, v) for e, v in zip(epochs, val_acc, strict=False) if v is not None]
+        if pairs:
+            plt.plot([p[0] for p in pairs], [p[1] for p in pairs], label="val", marker="braille")
+
+
+def draw_curves(
+    plt,
+    iterations: Sequence[float],
+    losses: Sequence[float],
+    epochs: Sequence[float],
+    train_acc: Sequence[float],
+    val_acc: Sequence[float | None],
+) -> None:
+    """Loss and accuracy side by side (the CLI's view of one trial)."""
+    plt.clear_figure()
+    plt.subplots(1, 2)
+    _loss(plt.subplot(1, 1), iterations, losses)
+    _accuracy(plt.subplot(1, 2), epochs, train_acc, val_acc)
+
+
+def _cell_color(fraction: float) -> tuple[int, int, int]:
+    # dark blue -> yellow: readable on dark and light backgrounds; the numbers carry the
+    # information, so monochrome terminals lose nothing but the shading.
+    f = min(max(fraction, 0.0), 1.0)
+    return (int(40 + 215 * f), int(60 + 180 * f), int(160 - 120 * f))
+
+
+def _draw_cells(
+    plt,
+    matrix: Sequence[Sequence[float | None]],
+    fmt: Callable[[float], str],
+    scale: Callable[[int, int, float], float],
+) -> None:
+    rows = len(matrix)
+    for r, row in enumerate(matrix):
+        for c, v in enumerate(row):
+            if v is None or not math.isfinite(v):
+                continue
+            # row 0 at the top, as tables are read
+            plt.text(fmt(v), c + 1, rows - r, color=_cell_color(scale(r, c, v)), alignment="center")
+
+
+def draw_heatmap(
+    plt,
+    xvalues: Sequence[Any],
+    yvalues: Sequence[Any],
+    means: Sequence[Sequence[float | None]],
+    xlabel: str,
+    ylabel: str,
+) -> None:
+    """Mean CV accuracy over a 2-D grid: ``means[i][j]`` for ``yvalues[i]``, ``xvalues[j]``."""
+    plt.clear_figure()
+    plt.title(f"mean CV accuracy: {ylabel} × {xlabel}")
+    plt.xlabel(xlabel)
+    plt.ylabel(ylabel)
+    flat = [v for row in means for v in row if v is not None and math.isfinite(v)]
+    lo, hi = (min(flat), max(flat)) if flat else (0.0, 1.0)
+    span = (hi - lo) or 1.0
+    _draw_cells(plt, means, lambda v: f"{v:.3f}", lambda r, c, v: (v - lo) / span)
+    _frame_cells(plt, [_label(v) for v in xvalues], [_label(v) for v in yvalues])
+
+
+def draw_confusion(plt, matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> None:
+    """Confusion matrix of the retrained best on the test set (rows true, columns predicted).
+
+    Cells are shaded by the row-normalized rate, so a class with few test rows still shows
+    where its errors go.
+    """
+    plt.clear_figure()
+    plt.title("confusion matrix (rows: true, columns: predicted)")
+    sums = [sum(row) or 1 for row in matrix]
+    _draw_cells(plt, matrix, lambda v: str(int(v)), lambda r, c, v: v / sums[r])
+    names = [str(n)[:6] for n in class_names]
+    _frame_cells(plt, names, names)
+
+
+def _frame_cells(plt, xlabels: list[str], ylabels: list[str]) -> None:
+    nx, ny = max(len(xlabels), 1), max(len(ylabels), 1)
+    plt.xlim(0.5, nx + 0.5)
+    plt.ylim(0.5, ny + 0.5)
+    plt.xticks(list(range(1, nx + 1)), xlabels or [""])
+    plt.yticks(list(range(ny, 0, -1)), ylabels or [""])
