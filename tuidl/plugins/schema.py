@@ -83,7 +83,9 @@ class Param:
         if value is None:
             if self.nullable:
                 return None
-            raise TuidlError(f"{where}parameter {self.name!r} is required; allowed: {self.allowed()}")
+            raise TuidlError(
+                f"{where}parameter {self.name!r} is required; allowed: {self.allowed()}"
+            )
         try:
             if self.type == "list":
                 if isinstance(value, str):
