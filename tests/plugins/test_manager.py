@@ -179,3 +179,9 @@ def test_cli_plugins_lists_builtins_and_json(capsys, tmp_path, monkeypatch):
     builtin = [p for p in data["plugins"] if p["source"] == "builtin"]
     assert builtin and all(p["status"] == "ok" for p in builtin), builtin
     monkeypatch.setattr(sys, "argv", ["tuidl"])
+
+
+def test_misspelled_hook_gives_a_warning():
+    reg = load_registry(extra_plugins=[("typo", _plugin(register_loss=_good))])
+    warnings = reg.plugin("typo").warnings
+    assert any("'register_loss'" in w and "register_losses" in w for w in warnings), warnings

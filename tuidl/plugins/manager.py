@@ -14,6 +14,7 @@ as failed with its error; none of its components are used and every other plugin
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -155,6 +156,7 @@ def _load(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obtain
     except Exception as exc:
         _fail(info, f"failed to load: {_describe(exc)}")
         return
+    _warn_unknown_hooks(obj, info)
     staged: list[Component] = []
     try:
         for hookname, kind in HOOK_KINDS.items():
@@ -167,6 +169,17 @@ def _load(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obtain
         pm.unregister(obj)
         _rollback(registry, info)
         _fail(info, _describe(exc))
+
+
+def _warn_unknown_hooks(obj: Any, info: PluginInfo) -> None:
+    # pluggy accepts implementations of hooks nobody specified; a typo such as
+    # `register_loss` would otherwise register nothing without a word.
+    marker = f"{hookspecs.PROJECT}_impl"
+    for name in dir(obj):
+        if getattr(getattr(obj, name, None), marker, None) is not None and name not in HOOK_KINDS:
+            close = difflib.get_close_matches(name, list(HOOK_KINDS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            info.warnings.append(f"implements unknown hook {name!r}{hint}; it is never called")
 
 
 def _collector(staged: list[Component], kind: str, hookname: str):
