@@ -1,0 +1,681 @@
+"""The experiment spec: plain data with a TOML form.
+
+A :class:`Spec` is everything a run needs besides the data files: which dataset and split,
+the preprocessing chain, the model and (for learnable models) its loss, initializer,
+optimizer and training schedule, the cross-validation method and the hyperparameter grid,
+and the seed. Its TOML form is the one users edit::
+
+    seed = 0
+
+    [dataset]
+    name = "cifar10"
+    path = "data/cifar-10-batches-py"
+
+    [split]
+    num_training = 5000
+    num_validation = 0
+    num_test = 500
+
+    [[preprocess]]
+    name = "reshape"
+    dtype = "float64"
+
+    [model]
+    name = "knn"
+    k = 10
+
+    [cv]
+    method = "kfold"
+    folds = 5
+
+    [cv.grid]
+    "model.k" = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
+
+Component tables (``dataset``, each ``preprocess`` step, ``model``, ``loss``, ``init``,
+``optimizer``) hold ``name`` plus that component's params, checked against its schema in the
+registry. Keys are addressed by dotted paths (``model.k``, ``training.batch_size``,
+``preprocess.2.k`` -- preprocess steps are **0-based**, so ``2`` is the third step); ``--set``
+and ``[cv.grid]`` use the same paths.
+
+How it fails: :func:`load_spec`, :meth:`Spec.from_dict`, :func:`apply_overrides` and
+:func:`validate` raise :class:`tuidl.TuidlError` whose message starts with the key path
+(``model.k: ...``) and says what is allowed. Unknown keys, tables and components are errors.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuidl.errors import TuidlError
+
+# spec table -> registry kind
+COMPONENT_KINDS = {
+    "dataset": "dataset",
+    "preprocess": "preprocessor",
+    "model": "model",
+    "loss": "loss",
+    "init": "initializer",
+    "optimizer": "optimizer",
+}
+TOP_LEVEL_KEYS = (
+    "name",
+    "seed",
+    "dataset",
+    "split",
+    "preprocess",
+    "model",
+    "loss",
+    "init",
+    "optimizer",
+    "training",
+    "cv",
+)
+# Tables a grid may vary. The data (dataset, split) and the CV scheme stay fixed within a
+# run, otherwise trials would be scored on different rows and their means not comparable.
+GRID_SECTIONS = ("model", "loss", "init", "optimizer", "training", "preprocess")
+CV_METHODS = ("kfold", "holdout")
+SAMPLINGS = ("replacement", "epoch")
+
+# Used when a learnable model's spec leaves the table out.
+LEARNABLE_DEFAULTS = {
+    "loss": "softmax",
+    "init": "small_random",
+    "optimizer": "sgd",
+}
+
+
+@dataclass
+class ComponentSpec:
+    """A registered component by name, with the params given for it."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.params}
+
+
+@dataclass
+class SplitSpec:
+    """Row counts of the train / validation / test split (see ``tuidl.experiment.split``).
+
+    ``shuffle`` and ``stratify`` apply to the split itself (seeded by the run's seed).
+    """
+
+    num_training: int = 1000
+    num_validation: int = 0
+    num_test: int = 500
+    shuffle: bool = False
+    stratify: bool = False
+
+
+@dataclass
+class TrainingSpec:
+    """The minibatch schedule of a learnable model.
+
+    Exactly one of ``epochs`` and ``iterations`` is used; with neither, ``epochs = 10``.
+    ``sampling`` is ``"replacement"`` (each batch drawn with ``rng.choice``, the classic
+    recipe; an epoch is ``max(N // batch_size, 1)`` iterations) or ``"epoch"`` (a shuffled
+    pass over every row; an epoch is ``ceil(N / batch_size)`` iterations). ``patience`` > 0
+    stops a fold after that many epochs without a better validation accuracy; ``keep_best``
+    restores the parameters of the best validation epoch at the end. ``train_sample`` bounds
+    the rows used for the per-epoch train accuracy (it is a progress signal, not a score).
+    """
+
+    epochs: float | None = None
+    iterations: int | None = None
+    batch_size: int = 200
+    sampling: str = "replacement"
+    patience: int = 0
+    keep_best: bool = True
+    train_sample: int = 1000
+
+
+@dataclass
+class CVSpec:
+    """How trials are scored: ``kfold`` over the training rows, or ``holdout`` on the
+    split's validation rows; and the grid of values to try (dotted key -> list)."""
+
+    method: str = "kfold"
+    folds: int = 5
+    shuffle: bool = False
+    stratify: bool = False
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Spec:
+    """One experiment. ``loss``/``init``/``optimizer``/``training`` matter only for
+    learnable models and are ignored for the others (kNN)."""
+
+    dataset: ComponentSpec
+    model: ComponentSpec
+    split: SplitSpec = field(default_factory=SplitSpec)
+    preprocess: list[ComponentSpec] = field(default_factory=list)
+    loss: ComponentSpec | None = None
+    init: ComponentSpec | None = None
+    optimizer: ComponentSpec | None = None
+    training: TrainingSpec | None = None
+    cv: CVSpec = field(default_factory=CVSpec)
+    seed: int = 0
+    name: str = ""
+
+    # -- conversion -------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Spec:
+        """Build a spec from its TOML-shaped dict; unknown keys and bad types raise."""
+        if not isinstance(data, dict):
+            raise TuidlError("spec: expected a table of tables")
+        _check_keys("", data, TOP_LEVEL_KEYS)
+        for required in ("dataset", "model"):
+            if required not in data:
+                raise TuidlError(f"{required}: missing table [{required}] (it needs a name)")
+        pre = data.get("preprocess", [])
+        if not isinstance(pre, list):
+            raise TuidlError("preprocess: expected an array of tables ([[preprocess]])")
+        spec = cls(
+            dataset=_component("dataset", data["dataset"]),
+            model=_component("model", data["model"]),
+            split=_plain(SplitSpec, "split", data.get("split", {})),
+            preprocess=[_component(f"preprocess.{i}", p) for i, p in enumerate(pre)],
+            loss=_component("loss", data["loss"]) if "loss" in data else None,
+            init=_component("init", data["init"]) if "init" in data else None,
+            optimizer=_component("optimizer", data["optimizer"]) if "optimizer" in data else None,
+            training=_plain(TrainingSpec, "training", data["training"])
+            if "training" in data
+            else None,
+            cv=_cv(data.get("cv", {})),
+            seed=_typed("seed", data.get("seed", 0), int),
+            name=_typed("name", data.get("name", ""), str),
+        )
+        _check_plain(spec)
+        return spec
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML-shaped dict (``None`` tables left out); ``from_dict`` inverts it."""
+        d: dict[str, Any] = {}
+        if self.name:
+            d["name"] = self.name
+        d["seed"] = self.seed
+        d["dataset"] = self.dataset.to_dict()
+        d["split"] = _fields(self.split)
+        if self.preprocess:
+            d["preprocess"] = [p.to_dict() for p in self.preprocess]
+        d["model"] = self.model.to_dict()
+        for key in ("loss", "init", "optimizer"):
+            comp = getattr(self, key)
+            if comp is not None:
+                d[key] = comp.to_dict()
+        if self.training is not None:
+            d["training"] = {k: v for k, v in _fields(self.training).items() if v is not None}
+        cv = _fields(self.cv)
+        grid = cv.pop("grid")
+        if grid:
+            cv["grid"] = grid
+        d["cv"] = cv
+        return d
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=False)
+
+    def copy(self) -> Spec:
+        return copy.deepcopy(self)
+
+    def with_values(self, values: dict[str, Any]) -> Spec:
+        """A copy with dotted keys set (a grid point or overrides); raises on a bad path."""
+        data = self.to_dict()
+        for key, value in values.items():
+            set_path(data, key, value)
+        return Spec.from_dict(data)
+
+    @property
+    def preprocess_key(self) -> str:
+        """A stable key for the preprocessing chain (used to cache its output per fold)."""
+        return json.dumps([p.to_dict() for p in self.preprocess], sort_keys=True)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Spec:
+    """Read a spec file and apply ``--set key=value`` overrides (not yet validated against
+    the registry: call :func:`validate` for that). A missing file or bad TOML raises."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TuidlError(f"spec file {str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise TuidlError(f"cannot read spec file {str(path)!r}: {exc.strerror}") from None
+    return loads_spec(text, overrides, source=str(path))
+
+
+def loads_spec(
+    text: str, overrides: list[str] | tuple[str, ...] = (), source: str = "spec"
+) -> Spec:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TuidlError(f"{source}: not valid TOML: {exc}") from None
+    apply_overrides(data, overrides)
+    return Spec.from_dict(data)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"model.k=5"`` -> ``("model.k", 5)``: the value is read as a TOML value (number,
+    bool, string in quotes, list) when it parses as one, else taken as a plain string."""
+    if "=" not in text:
+        raise TuidlError(f"--set {text!r}: expected KEY=VALUE, e.g. model.k=5")
+    key, raw = text.split("=", 1)
+    key, raw = key.strip(), raw.strip()
+    if not key:
+        raise TuidlError(f"--set {text!r}: the key is empty")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> None:
+    """Apply ``--set`` strings to a TOML-shaped dict in place."""
+    for text in overrides:
+        key, value = parse_override(text)
+        set_path(data, key, value)
+
+
+def split_path(key: str) -> list[str]:
+    """``"cv.grid.model.k"`` -> ``["cv", "grid", "model.k"]``: everything after ``cv.grid.``
+    is one grid key; otherwise the path splits on dots."""
+    if key.startswith("cv.grid."):
+        return ["cv", "grid", key[len("cv.grid.") :]]
+    parts = key.split(".")
+    if any(not p for p in parts):
+        raise TuidlError(f"{key}: not a valid key path (empty part)")
+    return parts
+
+
+def set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set a dotted key in a TOML-shaped dict, creating tables as needed. ``preprocess.N``
+    indexes the existing steps (0-based); an index out of range raises."""
+    parts = split_path(key)
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            node = node[_index(node, part, where)]
+            continue
+        if not isinstance(node, dict):
+            raise TuidlError(f"{key}: {'.'.join(parts[:i])} is a value, not a table")
+        if part not in node:
+            if part == "preprocess":
+                raise TuidlError(f"{key}: the spec has no [[preprocess]] steps")
+            node[part] = {}
+        node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_index(node, last, key)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise TuidlError(f"{key}: {'.'.join(parts[:-1])} is a value, not a table")
+
+
+def get_path(data: dict[str, Any], key: str) -> Any:
+    """Read a dotted key from a TOML-shaped dict; a missing key raises ``KeyError``."""
+    node: Any = data
+    for part in split_path(key):
+        if isinstance(node, list):
+            try:
+                node = node[int(part)]
+            except (ValueError, IndexError):
+                raise KeyError(key) from None
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise KeyError(key)
+    return node
+
+
+def _index(items: list, part: str, where: str) -> int:
+    try:
+        i = int(part)
+    except ValueError:
+        raise TuidlError(f"{where}: preprocess steps are addressed by number (0-based)") from None
+    if not 0 <= i < len(items):
+        raise TuidlError(
+            f"{where}: the spec has {len(items)} preprocess step(s); indexes are 0-based "
+            f"(0..{len(items) - 1})"
+        )
+    return i
+
+
+def _check_keys(where: str, data: dict[str, Any], allowed: tuple[str, ...] | list[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            path = f"{where}.{key}" if where else key
+            raise TuidlError(f"{path}: unknown key; allowed here: {', '.join(allowed)}")
+
+
+def _component(where: str, data: Any) -> ComponentSpec:
+    if not isinstance(data, dict):
+        raise TuidlError(f"{where}: expected a table with a name")
+    if "name" not in data:
+        raise TuidlError(f"{where}.name: missing; every component table needs a name")
+    name = data["name"]
+    if not isinstance(name, str) or not name:
+        raise TuidlError(f"{where}.name: expected a component name (a string), got {name!r}")
+    return ComponentSpec(name, {k: v for k, v in data.items() if k != "name"})
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in vars(obj).items()}
+
+
+def _plain(cls: type, where: str, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise TuidlError(f"{where}: expected a table")
+    allowed = list(cls.__dataclass_fields__)
+    _check_keys(where, data, allowed)
+    return cls(**data)
+
+
+def _cv(data: Any) -> CVSpec:
+    if not isinstance(data, dict):
+        raise TuidlError("cv: expected a table")
+    data = dict(data)
+    grid = data.pop("grid", {})
+    cv = _plain(CVSpec, "cv", data)
+    if not isinstance(grid, dict):
+        raise TuidlError('cv.grid: expected a table of "key" = [values]')
+    cv.grid = dict(grid)
+    return cv
+
+
+_TYPES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _typed(where: str, value: Any, kind: type, *, nullable: bool = False) -> Any:
+    if value is None and nullable:
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if kind is str and isinstance(value, str):
+        return value
+    if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+        raise TuidlError(f"{where}: got {value!r}; expected {_TYPES[kind]}")
+    if kind is float and not math.isfinite(value):
+        raise TuidlError(f"{where}: got {value!r}; expected a finite number")
+    return value
+
+
+def _at_least(where: str, value: Any, low: float) -> None:
+    if value is not None and value < low:
+        raise TuidlError(f"{where}: got {value!r}; must be >= {low}")
+
+
+def _check_plain(spec: Spec) -> None:
+    """Types and ranges of the non-component tables (those have no registry schema)."""
+    s = spec.split
+    s.num_training = _typed("split.num_training", s.num_training, int)
+    s.num_validation = _typed("split.num_validation", s.num_validation, int)
+    s.num_test = _typed("split.num_test", s.num_test, int)
+    s.shuffle = _typed("split.shuffle", s.shuffle, bool)
+    s.stratify = _typed("split.stratify", s.stratify, bool)
+    _at_least("split.num_training", s.num_training, 1)
+    _at_least("split.num_validation", s.num_validation, 0)
+    _at_least("split.num_test", s.num_test, 0)
+
+    t = spec.training
+    if t is not None:
+        t.epochs = _typed("training.epochs", t.epochs, float, nullable=True)
+        t.iterations = _typed("training.iterations", t.iterations, int, nullable=True)
+        if t.epochs is not None and t.iterations is not None:
+            raise TuidlError("training: give either epochs or iterations, not both")
+        if t.epochs is not None and t.epochs <= 0:
+            raise TuidlError(f"training.epochs: got {t.epochs!r}; must be > 0")
+        _at_least("training.iterations", t.iterations, 1)
+        t.batch_size = _typed("training.batch_size", t.batch_size, int)
+        _at_least("training.batch_size", t.batch_size, 1)
+        t.sampling = _typed("training.sampling", t.sampling, str)
+        if t.sampling not in SAMPLINGS:
+            raise TuidlError(
+                f"training.sampling: got {t.sampling!r}; allowed: {', '.join(SAMPLINGS)}"
+            )
+        t.patience = _typed("training.patience", t.patience, int)
+        _at_least("training.patience", t.patience, 0)
+        t.keep_best = _typed("training.keep_best", t.keep_best, bool)
+        t.train_sample = _typed("training.train_sample", t.train_sample, int)
+        _at_least("training.train_sample", t.train_sample, 1)
+
+    c = spec.cv
+    c.method = _typed("cv.method", c.method, str)
+    if c.method not in CV_METHODS:
+        raise TuidlError(f"cv.method: got {c.method!r}; allowed: {', '.join(CV_METHODS)}")
+    c.folds = _typed("cv.folds", c.folds, int)
+    if c.method == "kfold":
+        _at_least("cv.folds", c.folds, 2)
+    c.shuffle = _typed("cv.shuffle", c.shuffle, bool)
+    c.stratify = _typed("cv.stratify", c.stratify, bool)
+    for key, values in c.grid.items():
+        if not isinstance(values, list):
+            raise TuidlError(f"cv.grid.{key}: expected a list of values, got {values!r}")
+        if not values:
+            raise TuidlError(f"cv.grid.{key}: the list is empty; give at least one value")
+
+
+# -- validation against the registry --------------------------------------------------------
+
+
+def is_learnable(spec: Spec, registry: Any) -> bool:
+    """Whether the spec's model is trained by tuidl's loop (needs loss/init/optimizer)."""
+    comp = registry.get("model", spec.model.name)
+    flag = comp.extra.get("learnable") if comp.extra else None
+    if flag is None:
+        flag = getattr(comp.factory, "learnable", None)
+    if flag is None:
+        flag = bool(getattr(comp.create(spec.model.params), "learnable", False))
+    return bool(flag)
+
+
+def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
+    """Check every component and param against the registry and return the normalized spec
+    (params coerced, defaults filled, a learnable model's missing tables filled in).
+
+    Errors name the key path (``model.k: ...``) and what is allowed. With ``check_grid``,
+    every grid key must name something and every grid point must be valid too.
+    """
+    out = spec.copy()
+    out.dataset = _resolve(registry, "dataset", "dataset", out.dataset)
+    out.preprocess = [
+        _resolve(registry, "preprocessor", f"preprocess.{i}", p)
+        for i, p in enumerate(out.preprocess)
+    ]
+    out.model = _resolve(registry, "model", "model", out.model)
+    if is_learnable(out, registry):
+        for table, kind in (("loss", "loss"), ("init", "initializer"), ("optimizer", "optimizer")):
+            comp = getattr(out, table) or ComponentSpec(_default_name(registry, table, kind))
+            setattr(out, table, _resolve(registry, kind, table, comp))
+        if out.training is None:
+            out.training = TrainingSpec()
+        if out.training.epochs is None and out.training.iterations is None:
+            out.training.epochs = 10.0
+    if out.cv.method == "holdout" and out.split.num_validation < 1:
+        raise TuidlError(
+            "cv.method: holdout scores on the split's validation rows, but "
+            "split.num_validation is 0; set it > 0 or use kfold"
+        )
+    if check_grid:
+        from tuidl.experiment.grid import grid_points
+
+        for point in grid_points(out.cv.grid):
+            _validate_point(spec, point, registry)
+    return out
+
+
+def _validate_point(spec: Spec, point: dict[str, Any], registry: Any) -> None:
+    """A grid point applied to the spec as written (so a switched component gets its own
+    defaults) must validate; errors name the grid key and value."""
+    for key in point:
+        _check_grid_key(spec, key)
+    try:
+        varied = spec.with_values(point)
+        varied.cv.grid = {}
+        validate(varied, registry, check_grid=False)
+    except TuidlError as exc:
+        where = ", ".join(f"{k} = {_toml_value(v)}" for k, v in point.items())
+        raise TuidlError(f"cv.grid point ({where}): {exc}") from None
+
+
+def _check_grid_key(spec: Spec, key: str) -> None:
+    parts = split_path(key)
+    if parts[0] not in GRID_SECTIONS:
+        raise TuidlError(
+            f"cv.grid.{key}: a grid may vary {', '.join(GRID_SECTIONS)} keys; "
+            f"{parts[0]!r} is fixed for a run (trials must be scored on the same rows)"
+        )
+    if parts[0] == "preprocess":
+        if len(parts) != 3:
+            raise TuidlError(
+                f"cv.grid.{key}: preprocess keys look like preprocess.N.param "
+                "(N is the 0-based step index)"
+            )
+        _index(spec.preprocess, parts[1], f"cv.grid.{key}")
+    elif parts[0] == "training":
+        if len(parts) != 2 or parts[1] not in TrainingSpec.__dataclass_fields__:
+            raise TuidlError(
+                f"cv.grid.{key}: names nothing; training keys are "
+                + ", ".join(TrainingSpec.__dataclass_fields__)
+            )
+    elif len(parts) != 2:
+        raise TuidlError(f"cv.grid.{key}: names nothing; expected {parts[0]}.PARAM")
+
+
+def _default_name(registry: Any, table: str, kind: str) -> str:
+    name = LEARNABLE_DEFAULTS[table]
+    if name in registry.components.get(kind, {}):
+        return name
+    names = registry.names(kind)
+    if not names:
+        raise TuidlError(f"{table}: no {kind} is registered; add a [{table}] table")
+    return names[0]
+
+
+def _resolve(registry: Any, kind: str, where: str, comp: ComponentSpec) -> ComponentSpec:
+    try:
+        component = registry.get(kind, comp.name)
+    except TuidlError as exc:
+        raise TuidlError(f"{where}.name: {exc}") from None
+    names = [p.name for p in component.params]
+    for key in comp.params:
+        if key not in names:
+            raise TuidlError(
+                f"{where}.{key}: unknown key; {component.label} takes "
+                + (", ".join(names) or "no params")
+            )
+    params = {}
+    for p in component.params:
+        try:
+            params[p.name] = p.validate(comp.params.get(p.name, p.default), component.label)
+        except TuidlError as exc:
+            raise TuidlError(f"{where}.{p.name}: {exc}") from None
+    return ComponentSpec(component.key, params)
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _toml_string(key)
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        text = repr(value)
+        return text if any(c in text for c in ".en") else text + ".0"
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TuidlError(f"cannot write {value!r} ({type(value).__name__}) as a TOML value")
+
+
+def _write_table(lines: list[str], header: str | None, table: dict[str, Any]) -> None:
+    scalars = [(k, v) for k, v in table.items() if not isinstance(v, dict) and v is not None]
+    subtables = [(k, v) for k, v in table.items() if isinstance(v, dict)]
+    if header is not None:
+        if lines:
+            lines.append("")
+        lines.append(header)
+    for k, v in scalars:
+        lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    for k, v in subtables:
+        name = header[1:-1] + "." + _toml_key(k) if header else _toml_key(k)
+        _write_table(lines, f"[{name}]", v)
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """Write a spec-shaped dict as TOML: top-level scalars, tables, one level of nested
+    tables (``[cv.grid]``) and arrays of tables (``[[preprocess]]``). ``None`` is left out
+    (TOML has no null; a left-out param takes its default)."""
+    lines: list[str] = []
+    top = {k: v for k, v in data.items() if not isinstance(v, dict | list) or _is_scalar_list(v)}
+    for k, v in top.items():
+        if v is not None:
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    for k, v in data.items():
+        if isinstance(v, dict):
+            _write_table(lines, f"[{_toml_key(k)}]", v)
+        elif isinstance(v, list) and not _is_scalar_list(v):
+            for item in v:
+                lines.append("")
+                lines.append(f"[[{_toml_key(k)}]]")
+                for ik, iv in item.items():
+                    if iv is not None:
+                        lines.append(f"{_toml_key(ik)} = {_toml_value(iv)}")
+    return "\n".join(lines) + "\n"
+
+
+def _is_scalar_list(v: Any) -> bool:
+    return isinstance(v, list) and not any(isinstance(i, dict) for i in v)

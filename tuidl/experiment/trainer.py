@@ -1,0 +1,237 @@
+"""The minibatch training loop for learnable models, and accuracy scoring.
+
+:func:`train` runs the classic loop on a model that is already ``setup``::
+
+    for it in range(num_iterations):
+        idx = rng.choice(N, batch_size)          # or a slice of a shuffled epoch
+        loss, grads = model.loss(X[idx], y[idx]) # includes L2 via the model's reg
+        optimizer.step(model.params, grads)
+        if end of epoch: check accuracies, optimizer.end_epoch() (lr decay)
+
+- An epoch is ``max(N // batch_size, 1)`` iterations with replacement sampling (the classic
+  recipe) and ``ceil(N / batch_size)`` with shuffled epochs (every row once per epoch).
+- ``batch_size = N`` with ``sampling = "epoch"`` is full-batch gradient descent; 1 is SGD.
+- Per epoch (and after the last iteration when it ends mid-epoch): train accuracy on a fixed
+  sample of at most ``train_sample`` rows (a cheap progress signal: scoring all 49,000 rows
+  every epoch would cost more than a tenth of an epoch), and validation accuracy.
+- Early stopping: with ``patience`` > 0, stop after that many epoch checks without a better
+  validation accuracy. ``keep_best`` restores the parameters of the best check at the end
+  (``model.get_state``/``set_state``), so the reported validation accuracy is the best one.
+- A NaN or inf loss ends the fold with status ``"diverged"`` and a message suggesting a
+  lower learning rate. ``cancel()`` is checked every iteration and raises :class:`Cancelled`.
+
+Events go to a sink (see :class:`EventSink`): loss values are buffered in a list and handed
+over at most every ``flush_seconds`` (0.5 s) and at each epoch check, so a store behind the
+sink costs a few microseconds per iteration, not a database write.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+FLUSH_SECONDS = 0.5
+SCORE_CHUNK = 5000  # rows per predict call when scoring: bounds the activations' memory
+
+
+class Cancelled(Exception):
+    """Raised inside :func:`train` when the cancel check says stop."""
+
+
+class EventSink(Protocol):
+    """Receives a fold's training events. ``losses`` gets consecutive iterations starting at
+    ``first_iteration`` (1-based); ``epoch`` gets one check. ``flush`` is called last."""
+
+    def losses(self, first_iteration: int, values: list[float]) -> None: ...
+
+    def epoch(self, epoch: float, train_acc: float, val_acc: float | None, lr: float) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class NullSink:
+    """Discards every event."""
+
+    def losses(self, first_iteration: int, values: list[float]) -> None:
+        pass
+
+    def epoch(self, epoch: float, train_acc: float, val_acc: float | None, lr: float) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+class ListSink:
+    """Keeps every event in lists (tests, and the final retrain's curves in memory)."""
+
+    def __init__(self) -> None:
+        self.loss_values: list[float] = []
+        self.epochs: list[tuple[float, float, float | None, float]] = []
+        self.flushes = 0
+
+    def losses(self, first_iteration: int, values: list[float]) -> None:
+        assert first_iteration == len(self.loss_values) + 1
+        self.loss_values.extend(values)
+
+    def epoch(self, epoch: float, train_acc: float, val_acc: float | None, lr: float) -> None:
+        self.epochs.append((epoch, train_acc, val_acc, lr))
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+@dataclass
+class TrainResult:
+    """How a fold's training ended. ``val_acc`` is the reported validation accuracy (the
+    best check's when ``keep_best``), ``train_acc`` the train-sample accuracy at that check."""
+
+    status: str  # "ok" or "diverged"
+    message: str
+    iterations: int
+    epochs: float
+    train_acc: float | None
+    val_acc: float | None
+    best_epoch: float | None
+    seconds: float
+
+
+def accuracy(model: Any, X: np.ndarray, y: np.ndarray, chunk: int = SCORE_CHUNK) -> float:
+    """Fraction of rows ``model.predict`` labels correctly (predicted in chunks)."""
+    if len(y) == 0:
+        return float("nan")
+    return float(np.mean(predict(model, X, chunk) == y))
+
+
+def predict(model: Any, X: np.ndarray, chunk: int = SCORE_CHUNK) -> np.ndarray:
+    if len(X) <= chunk:
+        return np.asarray(model.predict(X))
+    return np.concatenate([model.predict(X[i : i + chunk]) for i in range(0, len(X), chunk)])
+
+
+def iterations_per_epoch(n: int, batch_size: int, sampling: str) -> int:
+    if sampling == "epoch":
+        return max(math.ceil(n / batch_size), 1)
+    return max(n // batch_size, 1)
+
+
+def train(
+    model: Any,
+    optimizer: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    X_val: np.ndarray | None,
+    y_val: np.ndarray | None,
+    *,
+    rng: np.random.Generator,
+    epochs: float | None = None,
+    iterations: int | None = None,
+    batch_size: int = 200,
+    sampling: str = "replacement",
+    patience: int = 0,
+    keep_best: bool = True,
+    train_sample: int = 1000,
+    sink: EventSink | None = None,
+    cancel: Callable[[], bool] | None = None,
+    flush_seconds: float = FLUSH_SECONDS,
+) -> TrainResult:
+    """Train ``model`` (already ``setup``) on ``X, y``; see the module docstring.
+
+    ``X_val``/``y_val`` may be ``None`` (the final retrain): then there is no early stopping
+    or keep-best and ``val_acc`` is ``None``. Raises :class:`Cancelled` when ``cancel()`` is
+    true; never raises for a diverging loss (that is a result).
+    """
+    sink = sink or NullSink()
+    n = len(X)
+    ipe = iterations_per_epoch(n, batch_size, sampling)
+    total = iterations if iterations is not None else max(round((epochs or 1.0) * ipe), 1)
+    has_val = X_val is not None and y_val is not None and len(y_val) > 0
+    sample_rng = np.random.default_rng(rng.integers(2**63))
+    sample = (
+        np.sort(sample_rng.choice(n, train_sample, replace=False)) if n > train_sample else None
+    )
+    X_s, y_s = (X[sample], y[sample]) if sample is not None else (X, y)
+
+    start = time.perf_counter()
+    buffer: list[float] = []
+    first = 1
+    last_flush = time.monotonic()
+    best_val, best_state, best_epoch, best_train = -1.0, None, None, None
+    train_acc = val_acc = None
+    since_best = 0
+    perm = None
+    pos = 0
+    status, message = "ok", ""
+    it = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while it < total:
+            if cancel is not None and cancel():
+                sink.losses(first, buffer)
+                sink.flush()
+                raise Cancelled
+            if sampling == "epoch":
+                if perm is None or pos >= n:
+                    perm, pos = rng.permutation(n), 0
+                idx = perm[pos : pos + batch_size]
+                pos += batch_size
+            else:
+                idx = rng.choice(n, batch_size)
+            loss, grads = model.loss(X[idx], y[idx])
+            it += 1
+            if not math.isfinite(loss):
+                status = "diverged"
+                lr = getattr(optimizer, "lr", None)
+                message = (
+                    f"loss became {loss} at iteration {it} (epoch {it / ipe:.2f})"
+                    + (f" with learning rate {lr:g}" if lr is not None else "")
+                    + "; try a lower optimizer.lr"
+                )
+                break
+            buffer.append(float(loss))
+            optimizer.step(model.params, grads)
+            end_epoch = it % ipe == 0
+            if end_epoch or it == total:
+                train_acc = accuracy(model, X_s, y_s)
+                val_acc = accuracy(model, X_val, y_val) if has_val else None
+                sink.losses(first, buffer)
+                first += len(buffer)
+                buffer = []
+                sink.epoch(it / ipe, train_acc, val_acc, float(getattr(optimizer, "lr", 0.0)))
+                last_flush = time.monotonic()
+                if has_val:
+                    if val_acc > best_val:
+                        best_val, best_epoch, best_train = val_acc, it / ipe, train_acc
+                        since_best = 0
+                        if keep_best:
+                            best_state = model.get_state()
+                    else:
+                        since_best += 1
+                        if patience and since_best >= patience:
+                            break
+                if end_epoch:
+                    optimizer.end_epoch()
+            elif time.monotonic() - last_flush >= flush_seconds:
+                sink.losses(first, buffer)
+                first += len(buffer)
+                buffer = []
+                last_flush = time.monotonic()
+    sink.losses(first, buffer)
+    sink.flush()
+    if status == "ok" and has_val and keep_best and best_state is not None:
+        model.set_state(best_state)
+        train_acc, val_acc = best_train, best_val
+    return TrainResult(
+        status=status,
+        message=message,
+        iterations=it,
+        epochs=it / ipe,
+        train_acc=train_acc,
+        val_acc=val_acc if status == "ok" else None,
+        best_epoch=best_epoch,
+        seconds=time.perf_counter() - start,
+    )
