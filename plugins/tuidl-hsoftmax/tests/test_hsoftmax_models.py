@@ -1,0 +1,67 @@
+"""hsoftmax as the loss of tuidl's own linear model and fully-connected net.
+
+Everything comes from one registry (built-ins plus this plugin's entry point), exactly as a
+spec with ``loss.name = "hsoftmax"`` would get it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tuidl.plugins.manager import load_registry
+
+
+@pytest.fixture(scope="module")
+def registry():
+    reg = load_registry(environ={"TUIDL_LOAD_PLUGINS": "hsoftmax"})
+    for kind, name in (("model", "linear"), ("model", "fc_net"), ("optimizer", "sgd")):
+        if name not in reg.components[kind]:
+            pytest.skip(f"built-in {kind} {name!r} not available")
+    return reg
+
+
+def _blobs(c, n_per, dim, seed):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=4.0, size=(c, dim))
+    y = np.repeat(np.arange(c), n_per)
+    return centers[y] + rng.normal(size=(len(y), dim)), y
+
+
+def _model(registry, name, params, tree, X, y, c):
+    loss = registry.create("loss", "hsoftmax", {"tree": tree})
+    loss.fit(X, y, num_classes=c)  # what the trainer does when a loss has fit()
+    init = registry.create("initializer", "calibrated")
+    model = registry.create("model", name, {**params, "dtype": "float64"})
+    model.setup(X.shape[1], c, loss, init, np.random.default_rng(0))
+    return model
+
+
+@pytest.mark.parametrize(
+    ("name", "params"), [("linear", {"reg": 0.0}), ("fc_net", {"hidden_sizes": [6], "reg": 0.0})]
+)
+def test_model_gradients_through_hsoftmax(registry, name, params):
+    from tuidl.engine.gradcheck import numeric_gradient, rel_error
+
+    X, y = _blobs(7, 3, 5, seed=1)
+    model = _model(registry, name, params, "balanced", X, y, 7)
+    last = "W" if name == "linear" else "W2"
+    assert model.params[last].shape[1] == 6  # C - 1 inner nodes
+    _, grads = model.loss(X, y)
+    for key, p in model.params.items():
+        num = numeric_gradient(lambda _p: model.loss(X, y)[0], p)
+        assert rel_error(grads[key], num) < 1e-7, key
+
+
+@pytest.mark.parametrize("name", ["linear", "fc_net"])
+def test_models_train_and_predict_with_it(registry, name):
+    X, y = _blobs(10, 30, 12, seed=2)
+    params = {"reg": 0.0} if name == "linear" else {"hidden_sizes": [32], "reg": 0.0}
+    model = _model(registry, name, params, "clustered", X, y, 10)
+    opt = registry.create("optimizer", "sgd", {"lr": 0.5})
+    for _ in range(300):
+        _, grads = model.loss(X, y)
+        opt.step(model.params, grads)
+    pred = model.predict(X)
+    assert pred.shape == y.shape
+    assert np.mean(pred == y) > 0.95
