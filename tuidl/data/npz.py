@@ -1,0 +1,102 @@
+"""A user's own dataset as one ``.npz`` file.
+
+Keys: ``X`` (N, ...) numbers and ``y`` (N,) integer labels; optionally ``X_test`` and
+``y_test`` (an official test part, same per-row shape) and ``class_names`` (a string
+array). Save one with ``np.savez("mine.npz", X=X, y=y, class_names=np.array(names))``.
+The file is read with ``allow_pickle=False``, so it cannot run code; object arrays are
+refused.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from tuidl.data.dataset import Dataset, checked
+from tuidl.errors import TuidlError
+
+REQUIRED_KEYS = ("X", "y")
+OPTIONAL_KEYS = ("X_test", "y_test", "class_names")
+
+
+def load_npz(path: str | Path, name: str = "npz") -> Dataset:
+    """Load and validate ``path``; every problem raises :class:`TuidlError` naming the file.
+
+    Refused: a missing or unreadable file, something that is not an ``.npz`` archive,
+    missing ``X``/``y``, unknown keys (a typo such as ``x`` must not be silently ignored),
+    object arrays (they need pickle), and anything :func:`tuidl.data.dataset.checked`
+    rejects (NaN/inf, shapes that disagree, labels out of range, an empty X).
+    """
+    path = Path(path).expanduser()
+    src = str(path)
+    if not path.exists():
+        raise TuidlError(f"{src}: no such file")
+    if path.is_dir():
+        raise TuidlError(f"{src}: is a folder; expected an .npz file")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        npz = np.load(path, allow_pickle=False)
+        if not hasattr(npz, "files"):
+            raise TuidlError(f"{src}: is a single .npy array, not an .npz archive")
+        with npz:
+            keys = list(npz.files)
+            unknown = [k for k in keys if k not in REQUIRED_KEYS + OPTIONAL_KEYS]
+            if unknown:
+                raise TuidlError(
+                    f"{src}: unexpected key(s) {', '.join(map(repr, unknown))}; allowed keys "
+                    f"are {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)}"
+                )
+            missing = [k for k in REQUIRED_KEYS if k not in keys]
+            if missing:
+                raise TuidlError(
+                    f"{src}: missing key(s) {', '.join(missing)}; it has "
+                    f"{', '.join(keys) or 'no arrays'}"
+                )
+            for key in keys:
+                arrays[key] = _read(npz, key, src)
+    except TuidlError:
+        raise
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise TuidlError(f"{src}: not a valid .npz archive (truncated or corrupt: {exc})") from None
+    except (OSError, ValueError) as exc:
+        if "pickle" in str(exc).lower():
+            # np.load itself refuses pickled .npy files when allow_pickle=False
+            raise TuidlError(f"{src}: holds a pickled object, which tuidl will not load") from None
+        raise TuidlError(f"{src}: cannot read it as .npz ({exc})") from None
+    class_names = arrays.get("class_names")
+    if class_names is not None:
+        if class_names.ndim != 1 or class_names.dtype.kind not in "US":
+            raise TuidlError(
+                f"{src}: class_names must be a 1-D string array, got dtype "
+                f"{class_names.dtype} shape {class_names.shape}"
+            )
+        class_names = [
+            c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
+            for c in class_names.tolist()
+        ]
+    return checked(
+        name,
+        src,
+        arrays["X"],
+        arrays["y"],
+        arrays.get("X_test"),
+        arrays.get("y_test"),
+        class_names,
+    )
+
+
+def _read(npz, key: str, src: str) -> np.ndarray:
+    try:
+        return npz[key]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise TuidlError(
+                f"{src}: array {key!r} is an object array, which needs pickle to load; "
+                "tuidl loads .npz files with allow_pickle=False (save plain numeric arrays, "
+                "and class_names as a string array)"
+            ) from None
+        raise TuidlError(f"{src}: array {key!r} cannot be read ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise TuidlError(f"{src}: array {key!r} is truncated or corrupt ({exc})") from None
