@@ -193,8 +193,9 @@ def test_use_before_setup_raises():
 def test_bad_hyperparameters_raise(kwargs):
     with pytest.raises(ValueError):
         FullyConnectedNet(**kwargs)
-    with pytest.raises(ValueError, match="dtype"):
-        LinearClassifier(dtype="int8")
+    for dtype in ("int8", "float16", "no-such-type"):
+        with pytest.raises(ValueError, match="dtype"):
+            LinearClassifier(dtype=dtype)
 
 
 @pytest.mark.parametrize("batchnorm,dropout", [(False, 1.0), (True, 1.0), (True, 0.9)])

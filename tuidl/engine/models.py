@@ -39,7 +39,11 @@ class _Network:
     learnable = True
 
     def __init__(self, reg: float, dtype: str) -> None:
-        if str(np.dtype(dtype)) not in DTYPES:
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = None
+        if name not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         if reg < 0:
             raise ValueError(f"reg must be >= 0, got {reg!r}")
