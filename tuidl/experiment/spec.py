@@ -504,6 +504,8 @@ def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
         _resolve(registry, "preprocessor", f"preprocess.{i}", p)
         for i, p in enumerate(out.preprocess)
     ]
+    if out.preprocess:
+        _check_chain(out, registry)
     out.model = _resolve(registry, "model", "model", out.model)
     if is_learnable(out, registry):
         for table, kind in (("loss", "loss"), ("init", "initializer"), ("optimizer", "optimizer")):
@@ -524,6 +526,19 @@ def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
         for point in grid_points(out.cv.grid):
             _validate_point(spec, point, registry)
     return out
+
+
+def _check_chain(spec: Spec, registry: Any) -> None:
+    """Build the chain once so an impossible order (whiten not right after pca) is reported
+    now, not in the middle of a run."""
+    try:
+        from tuidl.engine.preprocess import Chain
+    except ImportError:  # pragma: no cover - the engine always has it
+        return
+    try:
+        Chain([registry.create("preprocessor", p.name, p.params) for p in spec.preprocess])
+    except TuidlError as exc:
+        raise TuidlError(f"preprocess: {exc}") from None
 
 
 def _validate_point(spec: Spec, point: dict[str, Any], registry: Any) -> None:

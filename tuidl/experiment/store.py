@@ -348,6 +348,19 @@ class Store:
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
+    def add_points(
+        self, run_id: int, trial: int, fold: int, points: Sequence[tuple[str, float, float | None]]
+    ) -> None:
+        """Append ``(kind, step, value)`` points of several curves in one transaction."""
+        if not points:
+            return
+        rows = [(run_id, trial, fold, k, float(s), _num(v)) for k, s, v in points]
+        try:
+            with self._tx() as c:
+                c.executemany("INSERT INTO curves VALUES (?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
     def clear_curves(self, run_id: int, trial: int, fold: int) -> None:
         """Drop a fold's curves (a fold rerun after a kill starts its curves afresh)."""
         self._write(

@@ -1,0 +1,260 @@
+"""Text and chart shaping for stored runs, shared by ``tuidl run``, ``tuidl show``,
+``tuidl runs`` and the TUI.
+
+Everything takes the plain dicts :class:`tuidl.experiment.store.Store` returns
+(``get_run``, ``list_runs``, ``curves``). The chart helpers return the data each
+:mod:`tuidl.charts` function takes (:func:`cv_chart_args`, :func:`heatmap_args`,
+:func:`curve_args`), so the TUI draws exactly what the CLI draws; :func:`charts_text`
+renders them for a terminal. plotext is imported only when a chart is drawn.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+
+def fmt_value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return "[" + ",".join(fmt_value(x) for x in v) + "]"
+    return str(v)
+
+
+def fmt_acc(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def fmt_seconds(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "?"
+    s = int(round(s))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def grid_keys(run: dict[str, Any]) -> list[str]:
+    return list(run["spec"].get("cv", {}).get("grid", {}))
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in rows)
+    return "\n".join(out)
+
+
+def results_table(run: dict[str, Any]) -> str:
+    """One row per trial: its grid values, mean ± std, fold scores, train accuracy, fit
+    seconds and status; the best trial is marked with ``*``."""
+    keys = grid_keys(run)
+    best = run.get("best")
+    best_index = best["trial"] if best else None
+    headers = ["", "#", *keys, "mean ± std", "folds", "train", "fit", "status"]
+    rows = []
+    for t in run["trials"]:
+        mean = (
+            f"{t['mean']:.4f} ± {t['std']:.4f}"
+            if t["mean"] is not None and t["std"] is not None
+            else "-"
+        )
+        folds = " ".join(fmt_acc(s) for s in t["fold_scores"])
+        status = t["status"] if not t["message"] else f"{t['status']}: {t['message']}"
+        rows.append(
+            [
+                "*" if t["index"] == best_index else "",
+                str(t["index"]),
+                *(fmt_value(t["params"].get(k)) for k in keys),
+                mean,
+                folds,
+                fmt_acc(t["train_acc"]),
+                fmt_seconds(t["fit_seconds"]),
+                status,
+            ]
+        )
+    right = {1, *range(2 + len(keys), 6 + len(keys))}
+    return _table(headers, rows, right)
+
+
+def best_text(run: dict[str, Any]) -> str:
+    """The best trial and the retrained best's test accuracy, in a few lines."""
+    lines = []
+    best = run.get("best")
+    if best is None:
+        lines.append("best: none yet (no trial finished ok)")
+    else:
+        params = ", ".join(f"{k} = {fmt_value(v)}" for k, v in best["params"].items())
+        lines.append(
+            f"best: trial {best['trial']}"
+            + (f" ({params})" if params else "")
+            + f", mean CV accuracy {best['mean']:.4f} ± {best['std']:.4f}"
+        )
+    test = run.get("test")
+    if test is not None and test["test_accuracy"] is not None:
+        lines.append(
+            f"test accuracy of the retrained best: {test['test_accuracy']:.4f} "
+            f"on {test['num_test']} test rows"
+        )
+    elif test is not None:
+        lines.append("test accuracy: no test rows (split.num_test = 0)")
+    return "\n".join(lines)
+
+
+def run_header(run: dict[str, Any]) -> str:
+    spec = run["spec"]
+    cv = spec.get("cv", {})
+    scheme = f"{cv.get('folds')}-fold CV" if cv.get("method") == "kfold" else "holdout"
+    name = f" {run['name']!r}" if run.get("name") else ""
+    text = (
+        f"run {run['id']}{name}: {spec['model']['name']} on {spec['dataset']['name']}, "
+        f"{scheme}, {len(run['trials'])} trial(s), seed {run['seed']}, status {run['status']}"
+    )
+    if run.get("message"):
+        text += f"\n{run['message']}"
+    return text
+
+
+def runs_table(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "no runs stored yet; start one with `tuidl run SPEC`"
+    headers = ["id", "status", "created", "dataset", "model", "grid", "folds done", "best", "test"]
+    rows = []
+    for r in runs:
+        total = (r["num_trials"] or 0) * (r["num_folds"] or 0)
+        rows.append(
+            [
+                str(r["id"]),
+                r["status"],
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"])),
+                r["dataset"],
+                r["model"],
+                ",".join(r["grid"]) or "-",
+                f"{r['folds_done']}/{total}" if total else "-",
+                fmt_acc(r["best_mean"]),
+                fmt_acc(r["test_accuracy"]),
+            ]
+        )
+    return _table(headers, rows, {0, 6, 7, 8})
+
+
+# -- chart data ------------------------------------------------------------------------------
+
+
+def cv_chart_args(run: dict[str, Any]) -> tuple[list[Any], list[list[float | None]], str] | None:
+    """``(values, fold_scores, xlabel)`` for :func:`tuidl.charts.draw_cv`: over the grid
+    value for a 1-D grid, over trial numbers otherwise; ``None`` for a single trial."""
+    trials = run["trials"]
+    if len(trials) < 2:
+        return None
+    keys = grid_keys(run)
+    scores = [t["fold_scores"] if t["status"] in ("ok", "pending") else [] for t in trials]
+    if len(keys) == 1:
+        return [t["params"].get(keys[0]) for t in trials], scores, keys[0]
+    return [f"#{t['index']}" for t in trials], scores, "trial"
+
+
+def heatmap_args(run: dict[str, Any]):
+    """``(xvalues, yvalues, means, xlabel, ylabel)`` for :func:`tuidl.charts.draw_heatmap`
+    when the grid has exactly two keys (y: the first, x: the second), else ``None``."""
+    keys = grid_keys(run)
+    if len(keys) != 2:
+        return None
+    grid = run["spec"]["cv"]["grid"]
+    ys, xs = grid[keys[0]], grid[keys[1]]
+    means: list[list[float | None]] = [[None] * len(xs) for _ in ys]
+    for t in run["trials"]:
+        i, j = divmod(t["index"], len(xs))  # the product's order: last key fastest
+        if i < len(ys):
+            means[i][j] = t["mean"]
+    return xs, ys, means, keys[1], keys[0]
+
+
+def curve_args(curves: dict[str, tuple[list, list]]):
+    """``(iterations, losses, epochs, train_acc, val_acc)`` for
+    :func:`tuidl.charts.draw_curves` from :meth:`Store.curves`; ``None`` without a loss."""
+    if "loss" not in curves and "train_acc" not in curves:
+        return None
+    it, loss = curves.get("loss", ([], []))
+    ep, tr = curves.get("train_acc", ([], []))
+    val_steps, val = curves.get("val_acc", ([], []))
+    by_epoch = dict(zip(val_steps, val, strict=True))
+    return (
+        it,
+        [v if v is not None else float("nan") for v in loss],
+        ep,
+        tr,
+        [by_epoch.get(e) for e in ep],
+    )
+
+
+def best_curves(store: Any, run: dict[str, Any]) -> dict[str, tuple[list, list]]:
+    """Curves of the best trial's first fold (it has validation accuracy; the final
+    retrain has none)."""
+    best = run.get("best")
+    if best is None:
+        return {}
+    return store.curves(run["id"], best["trial"], 0)
+
+
+def charts_text(
+    store: Any, run: dict[str, Any], *, width: int = 80, height: int = 20, color: bool = True
+) -> str:
+    """The CLI's charts for a run: CV result (or heatmap for 2-D grids), the best trial's
+    loss and accuracy curves, and the test confusion matrix."""
+    from tuidl import charts
+
+    out = []
+    heat = heatmap_args(run)
+    cv = cv_chart_args(run)
+    if heat is not None:
+        out.append(
+            charts.to_text(charts.draw_heatmap, *heat, width=width, height=height, color=color)
+        )
+    elif cv is not None:
+        out.append(charts.to_text(charts.draw_cv, *cv, width=width, height=height, color=color))
+    curves = curve_args(best_curves(store, run))
+    if curves is not None:
+        out.append(
+            charts.to_text(charts.draw_curves, *curves, width=width, height=height, color=color)
+        )
+    test = run.get("test")
+    if test and test.get("confusion"):
+        out.append(
+            charts.to_text(
+                charts.draw_confusion,
+                test["confusion"],
+                test["class_names"],
+                width=width,
+                height=max(height, 2 * len(test["class_names"]) + 4),
+                color=color,
+            )
+        )
+    return "\n".join(out)
+
+
+def progress_line(p: Any, width: int = 30) -> str:
+    """``[#####.....] 12/50 folds  24%  ETA 1m05s`` for a runner Progress."""
+    frac = p.done / p.total if p.total else 1.0
+    filled = int(round(frac * width))
+    bar = "#" * filled + "." * (width - filled)
+    if p.phase == "final":
+        tail = "retraining the best on all training rows"
+    elif p.phase == "done":
+        tail = f"done in {fmt_seconds(p.elapsed)}"
+    else:
+        tail = f"ETA {fmt_seconds(p.eta)}" if p.eta is not None else "ETA ?"
+    return f"[{bar}] {p.done}/{p.total} folds {100 * frac:3.0f}%  {tail}"

@@ -1,0 +1,159 @@
+"""``tuidl run``: run an experiment spec headless (or resume a stored run).
+
+Progress (trials × folds, with ETA) goes to stderr as one ``\\r``-updated line when stderr
+is a terminal; the results table, the retrained best's test accuracy and the charts go to
+stdout. Ctrl+C (or SIGTERM) stops cleanly: finished folds stay stored, the run is marked
+``interrupted`` and the message says how to resume; the exit status is then 130.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tuidl.errors import TuidlError
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="run an experiment spec (cross-validation, retrain, test)",
+        description="Run the experiment in SPEC: cross-validate every grid point, retrain the "
+        "best on all training rows and score it once on the test rows. Everything is kept "
+        "in the run store. With --resume, complete a stored run instead.",
+    )
+    p.add_argument("spec", nargs="?", metavar="SPEC", help="the spec file (TOML)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"worker processes (default: the number of cores, {os.cpu_count()}); 1 runs "
+        "in this process",
+    )
+    p.add_argument("--store", metavar="PATH", help="run store file (default: in the user data dir)")
+    p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a spec key, e.g. --set dataset.path=/data/cifar-10-batches-py "
+        "(repeatable; preprocess steps are 0-based: preprocess.2.k)",
+    )
+    p.add_argument("--resume", type=int, metavar="RUN_ID", help="run what a stored run is missing")
+    p.add_argument("--seed", type=int, help="override the spec's seed")
+    p.add_argument("--no-charts", action="store_true", help="print the table only")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tuidl.experiment import runner
+    from tuidl.experiment.spec import load_spec, validate
+    from tuidl.experiment.store import Store
+    from tuidl.plugins.manager import get_registry
+
+    if args.workers is not None and args.workers < 1:
+        raise TuidlError(f"--workers {args.workers}: give 1 or more")
+    workers = args.workers or (os.cpu_count() or 1)
+    if args.resume is not None:
+        if args.spec or args.overrides or args.seed is not None:
+            raise TuidlError(
+                "--resume continues a stored run with its stored spec and seed; "
+                "do not give SPEC, --set or --seed with it"
+            )
+    elif not args.spec:
+        raise TuidlError("give a SPEC file to run (or --resume RUN_ID); see `tuidl spec new`")
+
+    registry = get_registry()
+    store = Store(args.store)
+    if args.resume is not None:
+        run_id = args.resume
+        store.get_run(run_id)  # an unknown id fails here, before anything else
+    else:
+        spec = load_spec(args.spec, args.overrides)
+        if args.seed is not None:
+            spec.seed = args.seed
+        validate(spec, registry)
+        run_id = store.create_run(spec)
+
+    show = _Progress(sys.stderr)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        try:
+            outcome = runner.resume(
+                run_id, store, workers=workers, registry=registry, progress=show
+            )
+        except KeyboardInterrupt:
+            # outside the executor (loading data, the retrain's setup): same clean stop
+            message = f"interrupted; resume with: tuidl run --resume {run_id} --store {store.path}"
+            store.set_status(run_id, "interrupted", message)
+            outcome = runner.RunOutcome(run_id, "interrupted", message)
+        finally:
+            show.close()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    run_data = store.get_run(run_id)
+    _print_results(store, run_data, charts=not args.no_charts)
+    if args.json:
+        _write_json(Path(args.json), runner.summary(store, run_id))
+    if outcome.status == "interrupted":
+        print(outcome.message, file=sys.stderr)
+        return 130
+    return 0
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _write_json(path: Path, data: dict) -> None:
+    try:
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise TuidlError(f"cannot write --json {str(path)!r}: {exc.strerror}") from None
+
+
+def _print_results(store, run: dict, *, charts: bool) -> None:
+    from tuidl.cli import report
+
+    out = sys.stdout
+    out.write(report.run_header(run) + "\n\n")
+    out.write(report.results_table(run) + "\n\n")
+    out.write(report.best_text(run) + "\n")
+    if charts:
+        size = os.get_terminal_size(out.fileno()) if out.isatty() else os.terminal_size((80, 24))
+        width = max(40, min(size.columns, 120))
+        text = report.charts_text(store, run, width=width, height=20, color=out.isatty())
+        if text:
+            out.write("\n" + text + "\n")
+    out.flush()
+
+
+class _Progress:
+    """A ``\\r``-updated progress line on a terminal; silent when not a terminal."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.width = 0
+
+    def __call__(self, p) -> None:
+        if not self.tty:
+            return
+        from tuidl.cli.report import progress_line
+
+        line = progress_line(p)
+        self.stream.write("\r" + line.ljust(self.width))
+        self.width = len(line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.width:
+            self.stream.write("\n")
+            self.stream.flush()

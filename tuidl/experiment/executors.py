@@ -1,0 +1,211 @@
+"""Where units run: in this process (:class:`SerialExecutor`) or in worker processes
+(:class:`ProcessExecutor`, ``--workers N``).
+
+Both take units lazily from an iterable, ask ``should_run(unit)`` just before starting one
+(the runner drops trials that already diverged), hand each unit's results to
+``on_result`` in the calling process (which commits them to the store), and stop when
+``cancel()`` turns true, raising :class:`~tuidl.experiment.trainer.Cancelled` after the
+units in flight have stopped.
+
+Worker processes:
+
+- are started with the ``spawn`` method: a fresh interpreter reads the BLAS thread limits
+  from the environment at import, and forking a process whose BLAS threads are running can
+  deadlock;
+- get ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` (and friends) set
+  to ``max(1, cores // workers)``, so workers × threads ≤ cores and they do not oversubscribe
+  the cores (environment variables need no extra dependency, unlike threadpoolctl);
+- memory-map the run's split arrays from ``.npy`` files written once by the runner, so the
+  data is never pickled per task and its pages are shared;
+- load their own registry from the environment, which includes ``--plugin`` paths
+  (``TUIDL_PLUGINS``, see :func:`tuidl.plugins.manager.set_plugin_paths`);
+- ignore SIGINT: Ctrl+C reaches the parent, which sets a shared event that every worker's
+  trainer checks each iteration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from tuidl.errors import TuidlError
+from tuidl.experiment.trainer import Cancelled
+from tuidl.experiment.work import Context, Data, FoldResult, Unit, Worker
+
+BLAS_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+CANCEL_GRACE_SECONDS = 30.0  # then worker processes are terminated
+
+OnResult = Callable[[list[FoldResult]], None]
+ShouldRun = Callable[[Unit], Unit | None]
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    return max(1, (cores or os.cpu_count() or 1) // max(workers, 1))
+
+
+class SerialExecutor:
+    """Runs units one after another in this process, with the given worker."""
+
+    workers = 1
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def run(
+        self,
+        units: Iterable[Unit],
+        on_result: OnResult,
+        should_run: ShouldRun,
+        cancel: Callable[[], bool],
+    ) -> None:
+        for unit in units:
+            if cancel():
+                raise Cancelled
+            todo = should_run(unit)
+            if todo is not None:
+                on_result(self.worker.run(todo))
+
+
+# -- worker process side -------------------------------------------------------------------
+
+_worker: Worker | None = None
+
+
+def _init_worker(context: Context, cancel_event: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _worker
+    from tuidl.experiment.store import Store
+
+    store = Store(context.store_path) if context.store_path else None
+    data = Data.load(Path(context.data_dir))
+    _worker = Worker(context, data, store=store, cancel=cancel_event.is_set)
+
+
+def _run_unit(unit: Unit) -> list[FoldResult] | None:
+    assert _worker is not None
+    try:
+        return _worker.run(unit)
+    except Cancelled:
+        return None
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class ProcessExecutor:
+    """Runs units in ``workers`` spawned processes (see the module docstring).
+
+    ``context.data_dir`` must hold the arrays written by :meth:`Data.save`. At most
+    ``workers`` units are in flight, so a cancel or a diverged trial wastes little.
+    A worker process that dies (killed, out of memory) raises :class:`TuidlError`.
+    """
+
+    def __init__(self, context: Context, workers: int) -> None:
+        if context.data_dir is None:
+            raise ValueError("ProcessExecutor needs context.data_dir")
+        self.context = context
+        self.workers = max(1, workers)
+        self.threads = threads_per_worker(self.workers)
+
+    def run(
+        self,
+        units: Iterable[Unit],
+        on_result: OnResult,
+        should_run: ShouldRun,
+        cancel: Callable[[], bool],
+    ) -> None:
+        mp = multiprocessing.get_context("spawn")
+        event = mp.Event()
+        env = dict.fromkeys(BLAS_ENV, str(self.threads))
+        queue = iter(units)
+        inflight: dict[Future, Unit] = {}
+        stopping = hard = False
+        with _environ(env):
+            pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=mp,
+                initializer=_init_worker,
+                initargs=(self.context, event),
+            )
+        try:
+            while True:
+                while not stopping and len(inflight) < self.workers:
+                    unit = next(queue, None)
+                    if unit is None:
+                        break
+                    todo = should_run(unit)
+                    if todo is not None:
+                        with _environ(env):  # processes may start lazily, on submit
+                            inflight[pool.submit(_run_unit, todo)] = todo
+                if not inflight:
+                    break
+                try:
+                    done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        inflight.pop(fut)
+                        results = fut.result()
+                        if results is None:
+                            stopping = True
+                        else:
+                            on_result(results)
+                    if not stopping and cancel():
+                        stopping = True
+                        event.set()
+                except KeyboardInterrupt:
+                    if stopping:  # a second Ctrl+C: do not wait for the units in flight
+                        hard = True
+                        break
+                    stopping = True
+                    event.set()
+            if stopping:
+                raise Cancelled
+        except BrokenProcessPool:
+            raise TuidlError(
+                "a worker process died (killed, or out of memory?); finished folds are "
+                "stored; try fewer --workers and resume the run"
+            ) from None
+        finally:
+            event.set()
+            _shutdown(pool, inflight, 0.0 if hard else CANCEL_GRACE_SECONDS)
+
+
+def _shutdown(pool: ProcessPoolExecutor, inflight: dict[Future, Unit], grace: float) -> None:
+    """Stop the pool; workers see the cancel event within an iteration, but a long kNN
+    distance computation does not check it, so stragglers are terminated after a grace."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    if inflight:
+        wait(list(inflight), timeout=grace)
+    if any(not f.done() for f in inflight):
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,431 @@
+"""Turn a spec into a run: load and split the data, plan trials × folds, run them through an
+executor, keep the store up to date, pick the best trial, retrain it and test it once.
+
+Entry points:
+
+- :func:`run_spec` validates a spec, creates a run in the store and executes it.
+- :func:`resume` executes what a stored run is missing: every fold without a stored result.
+  A ``queued`` run (created with :meth:`tuidl.experiment.store.Store.create_run`, as the TUI
+  does) has nothing yet, so resuming it runs everything.
+
+What a run does, in order:
+
+1. Load the dataset through the registry and split it (``[split]``, seeded by the run seed).
+2. Plan: trials are the grid points (see :mod:`tuidl.experiment.grid`); folds are k
+   contiguous (or shuffled / stratified) parts of the training rows, or one holdout fold
+   that trains on the training rows and scores on the validation rows.
+3. Execute units fold-major (see :mod:`tuidl.experiment.work`), committing each finished
+   fold to the store as it arrives. A trial whose fold diverges or fails is marked so and
+   its remaining folds are skipped; the other trials go on.
+4. Best trial: highest mean validation accuracy; ties go to the lower std, then to the
+   earlier trial.
+5. Retrain the best on all training rows -- for k-fold the union of the folds (the whole
+   training split), for holdout the training split (the classic recipe: the validation rows
+   stay out) -- and score it once on the test rows: test accuracy and confusion matrix.
+   There is no validation set here, so no early stopping or keep-best in this retrain.
+
+Cancellation (Ctrl+C, or ``cancel()`` turning true) stops cleanly: finished folds stay
+stored, the run is marked ``interrupted`` and :func:`resume` completes it. Errors a user can
+cause (a bad spec, missing data, too many folds) mark the run ``failed`` with the message
+and raise :class:`tuidl.TuidlError`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tuidl.errors import TuidlError
+from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
+from tuidl.experiment.grid import plan
+from tuidl.experiment.spec import Spec, is_learnable, loads_spec, validate
+from tuidl.experiment.store import Store, best_trial
+from tuidl.experiment.trainer import Cancelled
+from tuidl.experiment.work import FINAL, Context, Data, FoldResult, Unit, Worker, make_folds
+
+
+@dataclass
+class Progress:
+    """Handed to the ``progress`` callback after every finished fold (and at the start)."""
+
+    run_id: int
+    done: int  # trial × fold pairs finished (stored), skipped ones included
+    total: int
+    elapsed: float  # seconds in this session
+    eta: float | None  # seconds left, from this session's pace
+    phase: str  # "cv", "final" or "done"
+    last: FoldResult | None = None
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    status: str  # finished, interrupted
+    message: str
+
+
+def run_spec(
+    spec: Spec,
+    store: Store,
+    *,
+    workers: int = 1,
+    seed: int | None = None,
+    registry: Any = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> RunOutcome:
+    """Validate ``spec`` (before anything is stored), create a run and execute it."""
+    registry = registry or _registry()
+    if seed is not None:
+        spec = spec.copy()
+        spec.seed = int(seed)
+    validate(spec, registry)
+    run_id = store.create_run(spec)
+    return resume(
+        run_id, store, workers=workers, registry=registry, progress=progress, cancel=cancel
+    )
+
+
+def resume(
+    run_id: int,
+    store: Store,
+    *,
+    workers: int = 1,
+    registry: Any = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> RunOutcome:
+    """Run whatever the stored run is missing (everything for a queued run).
+
+    Raises :class:`TuidlError` for an unknown run id or a run that is already finished.
+    """
+    run = store.get_run(run_id)  # raises for an unknown id
+    if run["status"] == "finished":
+        raise TuidlError(f"run {run_id} is already finished; `tuidl show {run_id}` shows it")
+    registry = registry or _registry()
+    try:
+        return _Execution(run_id, run, store, workers, registry, progress, cancel).execute()
+    except TuidlError as exc:
+        store.set_status(run_id, "failed", str(exc))
+        raise
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _registry() -> Any:
+    from tuidl.plugins.manager import get_registry
+
+    return get_registry()
+
+
+def load_data(spec: Spec, registry: Any) -> Data:
+    """Load the dataset and split it; counts that do not fit raise :class:`TuidlError`."""
+    dataset = registry.create("dataset", spec.dataset.name, spec.dataset.params)
+    s = spec.split
+    from tuidl.experiment.split import split
+
+    parts = split(
+        dataset,
+        s.num_training,
+        s.num_validation,
+        s.num_test,
+        shuffle=s.shuffle,
+        seed=spec.seed,
+        stratify=s.stratify,
+    )
+    names = list(getattr(parts, "class_names", None) or dataset.class_names)
+
+    def arr(name: str, like: np.ndarray) -> np.ndarray:
+        a = getattr(parts, name, None)
+        if a is None:
+            return like[:0]
+        return a
+
+    X_train, y_train = parts.X_train, parts.y_train
+    return Data(
+        X_pool=X_train,
+        y_pool=np.asarray(y_train, dtype=np.int64),
+        X_val=arr("X_val", X_train),
+        y_val=np.asarray(arr("y_val", y_train), dtype=np.int64),
+        X_test=arr("X_test", X_train),
+        y_test=np.asarray(arr("y_test", y_train), dtype=np.int64),
+        class_names=names,
+    )
+
+
+class _Execution:
+    def __init__(self, run_id, run, store, workers, registry, progress, cancel) -> None:
+        self.run_id = run_id
+        self.store = store
+        self.workers = max(1, int(workers))
+        self.registry = registry
+        self.progress = progress
+        self.cancel = cancel or (lambda: False)
+        self.spec_toml = run["spec_toml"]
+        self.user_spec = loads_spec(self.spec_toml)
+        self.seed = int(run["seed"])
+        self.spec = validate(self.user_spec, registry)
+        self.plan = plan(self.spec.cv.grid, self.spec.cv.method, self.spec.cv.folds)
+        self.results: dict[int, dict[int, FoldResult | dict]] = {}
+        self.closed: set[int] = set()  # trials that diverged or failed: skip their folds
+        self.started = time.perf_counter()
+        self.done_at_start = 0
+        self.done = 0
+
+    # -- the whole run -----------------------------------------------------------------------
+
+    def execute(self) -> RunOutcome:
+        data = load_data(self.spec, self.registry)
+        make_folds(self.spec, data.y_pool, len(data.y_val), self.seed)  # too many folds: raise
+        self.store.start_run(
+            self.run_id, [(t.index, t.params) for t in self.plan.trials], self.plan.num_folds
+        )
+        self.store.reset_unfinished(self.run_id)
+        self._load_done()
+        context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
+        tmp = None
+        try:
+            if self.workers > 1 and self._pending_count() > 1:
+                tmp = Path(tempfile.mkdtemp(prefix="tuidl-run-"))
+                data.save(tmp)
+                del data
+                data = Data.load(tmp)  # the parent maps the files too, for the retrain
+                context = Context(
+                    self.spec_toml, self.seed, self.run_id, str(self.store.path), str(tmp)
+                )
+            worker = Worker(
+                context, data, registry=self.registry, store=self.store, cancel=self.cancel
+            )
+            executor: Any = (
+                ProcessExecutor(context, min(self.workers, self._pending_count()))
+                if tmp is not None
+                else SerialExecutor(worker)
+            )
+            self._report("cv")
+            try:
+                executor.run(self._units(worker), self._on_result, self._should_run, self.cancel)
+            except (Cancelled, KeyboardInterrupt):
+                return self._interrupted()
+            worker.clear_cache()
+            return self._final(worker)
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _interrupted(self) -> RunOutcome:
+        total = self.plan.num_tasks
+        message = (
+            f"interrupted after {self.done} of {total} folds; finished folds are stored. "
+            f"Resume with: tuidl run --resume {self.run_id} --store {self.store.path}"
+        )
+        self.store.set_status(self.run_id, "interrupted", message)
+        return RunOutcome(self.run_id, "interrupted", message)
+
+    def _final(self, worker: Worker) -> RunOutcome:
+        run = self.store.get_run(self.run_id)
+        best = best_trial(run["trials"])
+        if best is None:
+            message = "no trial finished without diverging or failing; nothing to retrain"
+            self.store.set_status(self.run_id, "failed", message)
+            raise TuidlError(f"run {self.run_id}: {message} (see `tuidl show {self.run_id}`)")
+        self._report("final")
+        try:
+            (result,) = worker.run(Unit(FINAL, (best["trial"],)))
+        except (Cancelled, KeyboardInterrupt):
+            return self._interrupted()
+        if result.status != "ok":
+            message = f"the retrain of the best trial {result.status}: {result.message}"
+            self.store.set_status(self.run_id, "failed", message)
+            raise TuidlError(f"run {self.run_id}: {message}")
+        test = result.test or {}
+        self.store.record_test(
+            self.run_id,
+            best_trial=best["trial"],
+            params=best["params"],
+            test_accuracy=result.score,
+            num_test=test.get("num_test", 0),
+            confusion=test.get("confusion"),
+            class_names=worker.data.class_names,
+            train_acc=result.train_acc,
+            fit_seconds=result.fit_seconds,
+        )
+        self.store.set_status(self.run_id, "finished")
+        self._report("done")
+        return RunOutcome(self.run_id, "finished", "")
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _load_done(self) -> None:
+        for (trial, fold), r in self.store.done_folds(self.run_id).items():
+            self.results.setdefault(trial, {})[fold] = r
+            if r["status"] != "ok":
+                self.closed.add(trial)
+        self.done_at_start = self._count_done()
+        self.done = self.done_at_start
+
+    def _count_done(self) -> int:
+        n = 0
+        for t in self.plan.trials:
+            if t.index in self.closed:
+                n += self.plan.num_folds
+            else:
+                n += len(self.results.get(t.index, {}))
+        return n
+
+    def _pending_count(self) -> int:
+        return self.plan.num_tasks - self.done
+
+    def _units(self, worker: Worker) -> Iterator[Unit]:
+        """Fold-major units; within a fold, trials sharing a preprocessing chain are
+        adjacent, and kNN trials that differ only in k share one unit."""
+        specs = worker.trials
+        group_k = self._knn_groups(specs)
+        for fold in range(self.plan.num_folds):
+            todo = [
+                t.index
+                for t in self.plan.trials
+                if fold not in self.results.get(t.index, {}) and t.index not in self.closed
+            ]
+            todo.sort(key=lambda i: specs[i].preprocess_key)
+            if group_k:
+                groups: dict[str, list[int]] = {}
+                for i in todo:
+                    groups.setdefault(_without_k(specs[i]), []).append(i)
+                for members in groups.values():
+                    yield Unit(fold, tuple(members))
+            else:
+                for i in todo:
+                    yield Unit(fold, (i,))
+
+    def _knn_groups(self, specs: list[Spec]) -> bool:
+        """Whether k-grouping applies: a non-learnable model with ``predict_many`` and a
+        ``k`` param (checked on the first trial; every trial must use the same model)."""
+        if len(specs) < 2 or len({s.model.name for s in specs}) != 1:
+            return False
+        s = specs[0]
+        if "k" not in s.model.params or is_learnable(s, self.registry):
+            return False
+        model = self.registry.create("model", s.model.name, s.model.params)
+        return callable(getattr(model, "predict_many", None))
+
+    def _should_run(self, unit: Unit) -> Unit | None:
+        left = tuple(t for t in unit.trials if t not in self.closed)
+        if len(left) != len(unit.trials):
+            self.done += len(unit.trials) - len(left)  # skipped folds of closed trials
+        return Unit(unit.fold, left) if left else None
+
+    def _on_result(self, results: list[FoldResult]) -> None:
+        for r in results:
+            if r.trial in self.closed:
+                continue
+            self.store.record_fold(
+                self.run_id,
+                r.trial,
+                r.fold,
+                status=r.status,
+                score=r.score,
+                train_acc=r.train_acc,
+                fit_seconds=r.fit_seconds,
+                message=r.message,
+            )
+            self.results.setdefault(r.trial, {})[r.fold] = r
+            self.done += 1
+            if r.status != "ok":
+                self.closed.add(r.trial)
+                self.done += self.plan.num_folds - len(self.results[r.trial])
+                self._finish_trial(r.trial, r.status, r.message)
+            elif len(self.results[r.trial]) == self.plan.num_folds:
+                self._finish_trial(r.trial, "ok", "")
+            self._report("cv", r)
+
+    def _finish_trial(self, trial: int, status: str, message: str) -> None:
+        rs = [_as_dict(r) for r in self.results.get(trial, {}).values()]
+        scores = [r["score"] for r in rs if r["status"] == "ok" and r["score"] is not None]
+        train = [r["train_acc"] for r in rs if r["train_acc"] is not None]
+        secs = [r["fit_seconds"] for r in rs if r["fit_seconds"] is not None]
+        ok = status == "ok" and scores
+        self.store.finish_trial(
+            self.run_id,
+            trial,
+            status=status,
+            message=message,
+            mean=float(np.mean(scores)) if ok else None,
+            std=float(np.std(scores)) if ok else None,  # population std, as the classic plot
+            train_acc=float(np.mean(train)) if train else None,
+            fit_seconds=float(np.sum(secs)) if secs else None,
+        )
+
+    def _report(self, phase: str, last: FoldResult | None = None) -> None:
+        if self.progress is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        ran = self.done - self.done_at_start
+        left = self.plan.num_tasks - self.done
+        eta = elapsed / ran * left if ran > 0 else None
+        if phase == "done":
+            eta = 0.0
+        self.progress(
+            Progress(self.run_id, self.done, self.plan.num_tasks, elapsed, eta, phase, last)
+        )
+
+
+def _as_dict(r: FoldResult | dict) -> dict:
+    if isinstance(r, dict):
+        return r
+    return {
+        "status": r.status,
+        "score": r.score,
+        "train_acc": r.train_acc,
+        "fit_seconds": r.fit_seconds,
+    }
+
+
+def _without_k(spec: Spec) -> str:
+    d = spec.to_dict()
+    d["model"].pop("k", None)
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+def summary(store: Store, run_id: int) -> dict[str, Any]:
+    """The ``--json`` shape: ``{run_id, status, trials: [{params, fold_scores, mean, std,
+    fit_seconds, status}], best: {params, mean, std}, test_accuracy}``."""
+    run = store.get_run(run_id)
+    best = run["best"]
+    test = run["test"]
+    return {
+        "run_id": run_id,
+        "status": run["status"],
+        "trials": [
+            {
+                "params": t["params"],
+                "fold_scores": t["fold_scores"],
+                "mean": t["mean"],
+                "std": t["std"],
+                "train_acc": t["train_acc"],
+                "fit_seconds": t["fit_seconds"],
+                "status": t["status"],
+                "message": t["message"],
+            }
+            for t in run["trials"]
+        ],
+        "best": None
+        if best is None
+        else {
+            "trial": best["trial"],
+            "params": best["params"],
+            "mean": best["mean"],
+            "std": best["std"],
+        },
+        "test_accuracy": test["test_accuracy"] if test else None,
+    }

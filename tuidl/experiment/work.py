@@ -1,0 +1,380 @@
+"""One unit of work: a fold of one or more trials, computed where an executor puts it.
+
+A :class:`Worker` holds the run's split arrays (in memory, or memory-mapped ``.npy`` files
+in a worker process), the spec, the registry and a store connection for curves. For a unit
+it prepares the fold's data (preprocessing fitted on that fold's training rows only),
+builds the model from the trial's spec, trains or fits it, and returns one
+:class:`FoldResult` per trial.
+
+Preprocessing cache: the output for a (chain params, fold) pair is computed once and reused
+by every following unit that needs it. Only the most recent pair is kept, because a fold of
+the full CIFAR-10 is about as large as the dataset; the runner orders units fold-major and
+groups equal chains within a fold, so a 5-fold grid of 20 lr × reg points fits the chain 5
+times (per worker process), not 100.
+
+The chain is the engine's :class:`~tuidl.engine.preprocess.Chain`, fed a fresh copy of the
+fold's rows, so it works in place on arrays it owns: a fold costs one float copy of its
+rows, not one per step.
+
+kNN over a k grid: trials that differ only in ``model.k`` share a unit, and a model with
+``predict_many(X, ks)`` computes the distances once per fold for all k (identical labels to
+calling ``predict`` per k; see the engine's kNN).
+
+Seeds: a fold's generator comes from ``SeedSequence(seed, spawn_key=(0, trial, fold))`` and
+the final retrain's from ``spawn_key=(1, trial)``, so results never depend on which process
+ran what, or in which order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tuidl.errors import TuidlError
+from tuidl.experiment.grid import Fold, kfold_indices, plan
+from tuidl.experiment.spec import Spec, is_learnable, loads_spec, validate
+from tuidl.experiment.trainer import Cancelled, NullSink, iterations_per_epoch, predict
+from tuidl.experiment.trainer import train as train_loop
+
+FINAL = -1
+MAX_LOSS_POINTS = 5000  # per fold; longer loss curves are stored as bucket means
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A fold (``FINAL`` for the retrain on all training rows, scored on test) of one or
+    more trials (several only for a kNN k-group)."""
+
+    fold: int
+    trials: tuple[int, ...]
+
+
+@dataclass
+class FoldResult:
+    trial: int
+    fold: int
+    status: str  # ok, diverged, failed
+    score: float | None
+    train_acc: float | None = None
+    fit_seconds: float | None = None
+    message: str = ""
+    test: dict[str, Any] | None = None  # the final unit: confusion, num_test
+
+
+ARRAYS = ("X_pool", "y_pool", "X_val", "y_val", "X_test", "y_test")
+
+
+@dataclass
+class Data:
+    """The run's split: the pool CV folds are cut from (the split's training rows),
+    validation rows (holdout) and test rows."""
+
+    X_pool: np.ndarray
+    y_pool: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str] = field(default_factory=list)
+
+    def save(self, folder: Path) -> None:
+        """Write each array once as ``.npy`` so worker processes can memory-map them."""
+        for name in ARRAYS:
+            np.save(folder / f"{name}.npy", getattr(self, name))
+        (folder / "class_names.json").write_text(json.dumps(self.class_names))
+
+    @classmethod
+    def load(cls, folder: Path) -> Data:
+        arrays = {n: np.load(folder / f"{n}.npy", mmap_mode="r") for n in ARRAYS}
+        names = json.loads((folder / "class_names.json").read_text())
+        return cls(**arrays, class_names=names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a worker process needs besides the arrays (small and picklable)."""
+
+    spec_toml: str
+    seed: int
+    run_id: int | None = None
+    store_path: str | None = None
+    data_dir: str | None = None
+
+
+def fold_rng(seed: int, trial: int, fold: int) -> np.random.Generator:
+    key = (1, trial) if fold == FINAL else (0, trial, fold)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def make_folds(spec: Spec, y_pool: np.ndarray, num_val: int, seed: int) -> list[Fold]:
+    """The CV folds: k folds of the pool, or one holdout fold (train: the pool; val: the
+    split's validation rows, addressed by ``-1`` in ``val`` -> see :meth:`Worker._fold_data`)."""
+    cv = spec.cv
+    if cv.method == "kfold":
+        return kfold_indices(y_pool, cv.folds, shuffle=cv.shuffle, stratify=cv.stratify, seed=seed)
+    return [Fold(0, np.arange(len(y_pool)), np.arange(num_val))]
+
+
+def trial_specs(spec: Spec, registry: Any) -> list[Spec]:
+    """The normalized spec of every trial, in plan order."""
+    base = spec.copy()
+    grid = base.cv.grid
+    out = []
+    for trial in plan(grid, base.cv.method, base.cv.folds).trials:
+        s = base.with_values(trial.params)
+        s.cv.grid = {}
+        out.append(validate(s, registry, check_grid=False))
+    return out
+
+
+class Worker:
+    """Computes units over one copy of the data (see the module docstring)."""
+
+    def __init__(
+        self,
+        context: Context,
+        data: Data,
+        *,
+        registry: Any = None,
+        store: Any = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> None:
+        if registry is None:
+            from tuidl.plugins.manager import get_registry
+
+            registry = get_registry()
+        self.registry = registry
+        self.context = context
+        self.data = data
+        self.store = store
+        self.cancel = cancel
+        self.spec = validate(loads_spec(context.spec_toml), registry, check_grid=False)
+        self.trials = trial_specs(loads_spec(context.spec_toml), registry)
+        self.folds = make_folds(self.spec, np.asarray(data.y_pool), len(data.y_val), context.seed)
+        self._cache_key: tuple[str, int] | None = None
+        self._cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.preprocess_fits = 0  # chains fitted (tests check the cache with it)
+
+    # -- data --------------------------------------------------------------------------------
+
+    def clear_cache(self) -> None:
+        self._cache_key = self._cache = None
+
+    def prepared(self, spec: Spec, fold: int):
+        """(X_train, y_train, X_eval, y_eval) for a fold, preprocessed; cached (see above).
+        For ``FINAL`` the training rows are the whole pool and the eval rows the test rows."""
+        key = (spec.preprocess_key, fold)
+        if self._cache_key == key and self._cache is not None:
+            return self._cache
+        self.clear_cache()  # free the previous fold before building the next
+        d = self.data
+        if fold == FINAL:
+            Xtr, ytr = _take(d.X_pool, None), np.asarray(d.y_pool)
+            Xev, yev = _take(d.X_test, None), np.asarray(d.y_test)
+        else:
+            f = self.folds[fold]
+            Xtr, ytr = _take(d.X_pool, f.train), np.asarray(d.y_pool)[f.train]
+            if self.spec.cv.method == "kfold":
+                Xev, yev = _take(d.X_pool, f.val), np.asarray(d.y_pool)[f.val]
+            else:
+                Xev, yev = _take(d.X_val, None), np.asarray(d.y_val)
+        chain = build_chain(spec, self.registry)
+        try:
+            Xtr = chain.fit_transform(Xtr)
+            Xev = chain.transform(Xev)
+        except TuidlError as exc:
+            raise TuidlError(f"preprocess: {exc}") from None
+        except Exception as exc:
+            raise TuidlError(
+                f"preprocess ({', '.join(p.name for p in spec.preprocess)}) failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        self.preprocess_fits += 1
+        self._cache_key, self._cache = key, (Xtr, ytr, Xev, yev)
+        return self._cache
+
+    # -- units -------------------------------------------------------------------------------
+
+    def run(self, unit: Unit) -> list[FoldResult]:
+        """Compute a unit; a failure becomes a ``failed`` result naming the error (the run
+        goes on); :class:`~tuidl.experiment.trainer.Cancelled` propagates."""
+        start = time.perf_counter()
+        try:
+            spec = self.trials[unit.trials[0]]
+            Xtr, ytr, Xev, yev = self.prepared(spec, unit.fold)
+            if is_learnable(spec, self.registry):
+                return [self._train(t, unit.fold, Xtr, ytr, Xev, yev) for t in unit.trials]
+            return self._fit(unit, Xtr, ytr, Xev, yev, start)
+        except Cancelled:
+            raise
+        except TuidlError as exc:
+            message = str(exc)
+        except MemoryError:
+            message = "out of memory; use fewer workers (--workers) or a smaller split"
+        except Exception as exc:
+            tb = traceback.extract_tb(exc.__traceback__)[-1:]
+            where = f" (at {Path(tb[0].filename).name}:{tb[0].lineno})" if tb else ""
+            message = f"{type(exc).__name__}: {exc}{where}"
+        seconds = time.perf_counter() - start
+        return [
+            FoldResult(t, unit.fold, "failed", None, fit_seconds=seconds, message=message)
+            for t in unit.trials
+        ]
+
+    def _fit(self, unit: Unit, Xtr, ytr, Xev, yev, start: float) -> list[FoldResult]:
+        specs = [self.trials[t] for t in unit.trials]
+        model = self.registry.create("model", specs[0].model.name, specs[0].model.params)
+        model.fit(Xtr, ytr)
+        if len(specs) > 1:
+            ks = [s.model.params["k"] for s in specs]
+            many = model.predict_many(Xev, ks)
+            preds = [
+                np.asarray(many[k] if isinstance(many, dict) else many[i]) for i, k in enumerate(ks)
+            ]
+        else:
+            preds = [predict(model, Xev)]
+        # one distance computation served every k: split its time evenly among the trials
+        seconds = (time.perf_counter() - start) / len(specs)
+        out = []
+        for t, pred in zip(unit.trials, preds, strict=True):
+            score = float(np.mean(pred == yev)) if len(yev) else None
+            out.append(
+                FoldResult(
+                    t, unit.fold, "ok", score, None, seconds, test=self._test(pred, yev, unit)
+                )
+            )
+        return out
+
+    def _test(self, pred, y, unit: Unit) -> dict[str, Any] | None:
+        if unit.fold != FINAL:
+            return None
+        c = self.data.num_classes
+        cm = np.zeros((c, c), dtype=np.int64)
+        np.add.at(cm, (np.asarray(y), np.asarray(pred)), 1)
+        return {"confusion": cm.tolist(), "num_test": len(y)}
+
+    def _train(self, trial: int, fold: int, Xtr, ytr, Xev, yev) -> FoldResult:
+        spec = self.trials[trial]
+        start = time.perf_counter()
+        reg = self.registry
+        rng = fold_rng(self.context.seed, trial, fold)
+        model = reg.create("model", spec.model.name, spec.model.params)
+        loss = reg.create("loss", spec.loss.name, spec.loss.params)
+        init = reg.create("initializer", spec.init.name, spec.init.params)
+        optimizer = reg.create("optimizer", spec.optimizer.name, spec.optimizer.params)
+        input_dim = Xtr.shape[1] if Xtr.ndim == 2 else tuple(Xtr.shape[1:])
+        model.setup(input_dim, self.data.num_classes, loss, init, rng)
+        t = spec.training
+        total = t.iterations or round(
+            (t.epochs or 1.0) * iterations_per_epoch(len(ytr), t.batch_size, t.sampling)
+        )
+        sink: Any = NullSink()
+        if self.store is not None and self.context.run_id is not None:
+            self.store.clear_curves(self.context.run_id, trial, fold)
+            sink = StoreSink(
+                self.store,
+                self.context.run_id,
+                trial,
+                fold,
+                max(1, math.ceil(total / MAX_LOSS_POINTS)),
+            )
+        final = fold == FINAL
+        result = train_loop(
+            model,
+            optimizer,
+            Xtr,
+            ytr,
+            None if final else Xev,
+            None if final else yev,
+            rng=rng,
+            epochs=t.epochs,
+            iterations=t.iterations,
+            batch_size=t.batch_size,
+            sampling=t.sampling,
+            patience=t.patience,
+            keep_best=t.keep_best,
+            train_sample=t.train_sample,
+            sink=sink,
+            cancel=self.cancel,
+        )
+        if result.status != "ok":
+            return FoldResult(
+                trial, fold, result.status, None, None, time.perf_counter() - start, result.message
+            )
+        if final:
+            pred = predict(model, Xev)
+            score = float(np.mean(pred == yev)) if len(yev) else None
+            test = self._test(pred, yev, Unit(FINAL, (trial,)))
+        else:
+            score, test = result.val_acc, None
+        return FoldResult(
+            trial, fold, "ok", score, result.train_acc, time.perf_counter() - start, test=test
+        )
+
+
+def build_chain(spec: Spec, registry: Any) -> Any:
+    """The spec's preprocessing steps as an engine :class:`~tuidl.engine.preprocess.Chain`
+    (which checks the order, e.g. whiten right after pca, and transforms in place the
+    arrays it created itself)."""
+    from tuidl.engine.preprocess import Chain
+
+    steps = [registry.create("preprocessor", p.name, p.params) for p in spec.preprocess]
+    return Chain(steps)
+
+
+def _take(X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """Rows of ``X`` (all of them, uncopied, for ``None``). The chain never writes to its
+    input, so the split's arrays (views or memory maps) are safe to pass as they are."""
+    return X if rows is None else np.asarray(X[rows])
+
+
+class StoreSink:
+    """Trainer events into the store: loss points (bucket means of ``stride`` iterations)
+    and per-epoch train/val accuracy and learning rate, each delivery one transaction."""
+
+    def __init__(self, store: Any, run_id: int, trial: int, fold: int, stride: int = 1) -> None:
+        self.store, self.run_id, self.trial, self.fold = store, run_id, trial, fold
+        self.stride = stride
+        self._sum = 0.0
+        self._count = 0
+        self._pending: list[tuple[str, float, float | None]] = []
+
+    def losses(self, first_iteration: int, values: list[float]) -> None:
+        if self.stride == 1:
+            self._pending.extend(("loss", first_iteration + i, v) for i, v in enumerate(values))
+        else:
+            for i, v in enumerate(values):
+                self._sum += v
+                self._count += 1
+                it = first_iteration + i
+                if it % self.stride == 0:
+                    self._pending.append(("loss", it, self._sum / self._count))
+                    self._sum, self._count = 0.0, 0
+        self._write()
+
+    def epoch(self, epoch: float, train_acc: float, val_acc: float | None, lr: float) -> None:
+        self._pending.append(("train_acc", epoch, train_acc))
+        if val_acc is not None:
+            self._pending.append(("val_acc", epoch, val_acc))
+        self._pending.append(("lr", epoch, lr))
+        self._write()
+
+    def flush(self) -> None:
+        self._write()
+
+    def _write(self) -> None:
+        if self._pending:
+            self.store.add_points(self.run_id, self.trial, self.fold, self._pending)
+            self._pending = []
