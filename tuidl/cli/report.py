@@ -30,7 +30,7 @@ def fmt_acc(v: float | None) -> str:
 def fmt_seconds(s: float | None) -> str:
     if s is None or not math.isfinite(s):
         return "?"
-    s = int(round(s))
+    s = round(s)
     if s < 60:
         return f"{s}s"
     if s < 3600:
@@ -249,7 +249,7 @@ def charts_text(
 def progress_line(p: Any, width: int = 30) -> str:
     """``[#####.....] 12/50 folds  24%  ETA 1m05s`` for a runner Progress."""
     frac = p.done / p.total if p.total else 1.0
-    filled = int(round(frac * width))
+    filled = round(frac * width)
     bar = "#" * filled + "." * (width - filled)
     if p.phase == "final":
         tail = "retraining the best on all training rows"

@@ -299,7 +299,7 @@ def split_path(key: str) -> list[str]:
     """``"cv.grid.model.k"`` -> ``["cv", "grid", "model.k"]``: everything after ``cv.grid.``
     is one grid key; otherwise the path splits on dots."""
     if key.startswith("cv.grid."):
-        return ["cv", "grid", key[len("cv.grid.") :]]
+        return ["cv", "grid", key[len("cv.grid.") :].strip('"')]
     parts = key.split(".")
     if any(not p for p in parts):
         raise TuidlError(f"{key}: not a valid key path (empty part)")
@@ -523,6 +523,8 @@ def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
     if check_grid:
         from tuidl.experiment.grid import grid_points
 
+        for key in out.cv.grid:
+            _check_grid_key(out, key, registry)
         for point in grid_points(out.cv.grid):
             _validate_point(spec, point, registry)
     return out
@@ -544,8 +546,6 @@ def _check_chain(spec: Spec, registry: Any) -> None:
 def _validate_point(spec: Spec, point: dict[str, Any], registry: Any) -> None:
     """A grid point applied to the spec as written (so a switched component gets its own
     defaults) must validate; errors name the grid key and value."""
-    for key in point:
-        _check_grid_key(spec, key)
     try:
         varied = spec.with_values(point)
         varied.cv.grid = {}
@@ -555,7 +555,9 @@ def _validate_point(spec: Spec, point: dict[str, Any], registry: Any) -> None:
         raise TuidlError(f"cv.grid point ({where}): {exc}") from None
 
 
-def _check_grid_key(spec: Spec, key: str) -> None:
+def _check_grid_key(spec: Spec, key: str, registry: Any) -> None:
+    """A grid key must name a table a grid may vary and a key that exists there (a param of
+    the component, unless the grid also switches that component's name)."""
     parts = split_path(key)
     if parts[0] not in GRID_SECTIONS:
         raise TuidlError(
@@ -577,6 +579,21 @@ def _check_grid_key(spec: Spec, key: str) -> None:
             )
     elif len(parts) != 2:
         raise TuidlError(f"cv.grid.{key}: names nothing; expected {parts[0]}.PARAM")
+    if parts[0] == "training" or parts[-1] == "name":
+        return
+    table = ".".join(parts[:-1])
+    if f"{table}.name" in spec.cv.grid:
+        return  # checked per grid point, against each component the grid switches to
+    comp = spec.preprocess[int(parts[1])] if parts[0] == "preprocess" else getattr(spec, parts[0])
+    if comp is None:
+        raise TuidlError(f"cv.grid.{key}: names nothing; the spec has no [{parts[0]}] table")
+    kind = COMPONENT_KINDS[parts[0]]
+    params = [p.name for p in registry.get(kind, comp.name).params]
+    if parts[-1] not in params:
+        raise TuidlError(
+            f"cv.grid.{key}: names nothing; {kind} {comp.name} takes "
+            + (", ".join(["name", *params]))
+        )
 
 
 def _default_name(registry: Any, table: str, kind: str) -> str:

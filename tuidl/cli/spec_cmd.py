@@ -1,0 +1,176 @@
+"""``tuidl spec new`` (a commented default spec) and ``tuidl spec check`` (validate one)."""
+
+from __future__ import annotations
+
+import sys
+
+from tuidl.errors import TuidlError
+
+_HEADER = """\
+# A tuidl experiment spec. Run it with:   tuidl run {file}
+# Override any key on the command line:  tuidl run {file} --set optimizer.lr=1e-3
+# Every table and key is described in docs/experiments.md; `tuidl plugins` lists every
+# component and its params.
+name = "{name}"
+seed = 0                     # fixes the split, the folds, initial weights and batches
+
+[dataset]                    # datasets: {datasets}
+name = "{dataset}"
+{dataset_params}
+[split]                      # rows for training, validation (holdout) and test
+num_training = {num_training}
+num_validation = {num_validation}
+num_test = {num_test}
+shuffle = {shuffle}
+stratify = false
+
+# Preprocessing steps, in order; each is fitted on the training rows of each fold only.
+# preprocessors: {preprocessors}
+[[preprocess]]
+name = "reshape"             # rows (N, D) as float32
+dtype = "float32"
+
+[[preprocess]]
+name = "mean_subtraction"    # subtract the per-feature mean image
+
+[[preprocess]]
+name = "bias_trick"          # append a column of ones (harmless next to the model's own b)
+
+[model]                      # models: {models}
+name = "linear"
+reg = {reg}                    # L2 strength: reg * sum(W**2)
+
+[loss]                       # losses: {losses}
+name = "softmax"
+
+[init]                       # initializers: {initializers}
+name = "small_random"
+scale = 0.0001
+
+[optimizer]                  # optimizers: {optimizers}
+name = "sgd"
+lr = {lr}
+lr_decay = 0.95              # lr *= lr_decay after every epoch
+
+[training]
+{schedule}
+batch_size = 200
+sampling = "replacement"     # or "epoch": shuffled passes over every row
+patience = 0                 # > 0: stop after that many epochs without a better val accuracy
+keep_best = true             # restore the parameters of the best validation epoch
+
+[cv]
+method = "{method}"            # "kfold" over the training rows, or "holdout" on validation
+folds = 5                    # kfold only
+shuffle = false
+stratify = false
+
+[cv.grid]                    # every combination is a trial; preprocess keys are 0-based
+{grid}
+"""
+
+_DATASETS = {
+    "digits": {
+        "name": "digits softmax",
+        "dataset_params": "",
+        "num_training": 1200,
+        "num_validation": 300,
+        "num_test": 297,
+        "shuffle": "true                # digits has no test part: draw the parts at random",
+        "reg": "1e-3",
+        "lr": "1e-2",
+        "schedule": "epochs = 10",
+        "method": "kfold",
+        "grid": '"optimizer.lr" = [1e-3, 1e-2]\n"model.reg" = [1e-4, 1e-2]',
+    },
+    "cifar10": {
+        "name": "cifar10 softmax",
+        "dataset_params": 'path = "data/cifar-10-batches-py"   # or the .tar.gz; '
+        "`tuidl data fetch cifar10` gets it\n",
+        "num_training": 49000,
+        "num_validation": 1000,
+        "num_test": 1000,
+        "shuffle": "false",
+        "reg": "2.5e4",
+        "lr": "1e-7",
+        "schedule": "iterations = 1500           # or epochs = ...",
+        "method": "holdout",
+        "grid": '"optimizer.lr" = [1e-7, 5e-7]\n"model.reg" = [2.5e4, 5e4]',
+    },
+}
+
+
+def template(dataset: str = "digits", file: str = "experiment.toml") -> str:
+    """The commented default spec for ``dataset`` (``digits`` or ``cifar10``), naming the
+    registered components in comments."""
+    from tuidl.plugins.manager import get_registry
+
+    if dataset not in _DATASETS:
+        raise TuidlError(f"spec new --dataset {dataset!r}: choose one of {', '.join(_DATASETS)}")
+    reg = get_registry()
+    names = {
+        key: ", ".join(reg.names(kind))
+        for key, kind in (
+            ("datasets", "dataset"),
+            ("preprocessors", "preprocessor"),
+            ("models", "model"),
+            ("losses", "loss"),
+            ("initializers", "initializer"),
+            ("optimizers", "optimizer"),
+        )
+    }
+    return _HEADER.format(file=file, dataset=dataset, **names, **_DATASETS[dataset])
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "spec",
+        help="write a default experiment spec, or check one",
+        description="Experiment specs are TOML files; see docs/experiments.md.",
+    )
+    sub = p.add_subparsers(dest="spec_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+
+    n = sub.add_parser(
+        "new",
+        help="print a commented default spec",
+        description="Print a commented default spec to stdout: tuidl spec new > experiment.toml",
+    )
+    n.add_argument("--dataset", choices=sorted(_DATASETS), default="digits")
+    n.set_defaults(func=new)
+
+    c = sub.add_parser(
+        "check",
+        help="validate a spec against the registered components",
+        description="Validate SPEC (with any --set overrides): every key, component and "
+        "value, and every grid point. Prints the plan on success.",
+    )
+    c.add_argument("spec", metavar="SPEC")
+    c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    c.add_argument("--normalized", action="store_true", help="print the spec with defaults filled")
+    c.set_defaults(func=check)
+
+
+def new(args) -> int:
+    sys.stdout.write(template(args.dataset))
+    return 0
+
+
+def check(args) -> int:
+    from tuidl.experiment.grid import plan
+    from tuidl.experiment.spec import load_spec, validate
+    from tuidl.plugins.manager import get_registry
+
+    spec = load_spec(args.spec, args.overrides)
+    normalized = validate(spec, get_registry())
+    if args.normalized:
+        sys.stdout.write(normalized.to_toml())
+        return 0
+    p = plan(spec.cv.grid, spec.cv.method, spec.cv.folds)
+    scheme = f"{p.num_folds}-fold CV" if spec.cv.method == "kfold" else "holdout"
+    steps = " -> ".join(s.name for s in normalized.preprocess) or "no preprocessing"
+    print(
+        f"ok: {normalized.model.name} on {normalized.dataset.name} ({steps}); "
+        f"{len(p.trials)} trial(s) x {scheme} = {p.num_tasks} fits, then 1 retrain"
+    )
+    return 0
