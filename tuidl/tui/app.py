@@ -1,0 +1,467 @@
+"""The workbench app: four tabs (Pipeline, Run, Results, History), a status line and the footer.
+
+The app owns the :class:`~tuidl.tui.specdoc.SpecDoc` being edited and a
+:class:`~tuidl.tui.backend.Backend`; it never trains. A run is started through the backend (a
+separate ``tuidl run`` process) and followed by polling the store from a worker thread.
+
+Layout: messages and bindings up top, then compose, ``@on`` handlers, actions, and the workers
+at the bottom, with :meth:`WorkbenchApp.on_worker_state_changed` the one place worker errors go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from tuidl.errors import TuidlError
+from tuidl.tui.backend import Backend, RunView
+from tuidl.tui.specdoc import SpecDoc
+from tuidl.tui.widgets.charts_view import ChartsView
+from tuidl.tui.widgets.history_panel import HistoryPanel
+from tuidl.tui.widgets.pipeline_panel import PipelinePanel
+from tuidl.tui.widgets.results_table import ResultsTable
+from tuidl.tui.widgets.run_panel import RunPanel
+from tuidl.tui.widgets.section_list import SectionList
+
+POLL_SECONDS = 0.5
+WIDE = (150, 40)  # columns, rows from which the Run tab shows all charts at once
+TABS = ("pipeline", "run", "results", "history")
+
+
+class WorkbenchApp(App[None]):
+    """``WorkbenchApp(registry=..., store_path=..., spec=...)``; tests inject all three."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tuidl"
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+r,f5", "run", "Run", id="app.run", priority=True),
+        Binding("ctrl+g", "cancel", "Cancel", id="app.cancel", priority=True),
+        Binding("ctrl+s", "save", "Save", id="app.save", priority=True),
+        Binding("ctrl+o", "open", "Open", id="app.open", priority=True),
+        Binding("f2", "plugins", "Plugins", id="app.plugins"),
+        Binding("1", "tab('pipeline')", "Pipeline", id="app.tab.pipeline", show=False),
+        Binding("2", "tab('run')", "Run tab", id="app.tab.run", show=False),
+        Binding("3", "tab('results')", "Results", id="app.tab.results", show=False),
+        Binding("4", "tab('history')", "History", id="app.tab.history", show=False),
+        Binding("[", "chart(-1)", "Prev chart", id="app.chart.prev", show=False),
+        Binding("]", "chart(1)", "Next chart", id="app.chart.next", show=False),
+        Binding("escape", "back", "Back", id="app.back", show=False),
+    ]
+
+    def __init__(
+        self,
+        *,
+        registry=None,
+        store_path: str | os.PathLike | None = None,
+        spec: dict[str, Any] | None = None,
+        spec_path: str | os.PathLike | None = None,
+        backend: Backend | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.backend = backend or Backend(store_path, registry)
+        self.spec_path = Path(spec_path) if spec_path else None
+        if spec is None and self.spec_path is not None:
+            spec = self.backend.load_spec(self.spec_path)
+        settings = self.backend.settings()
+        if spec is None:
+            self.doc = SpecDoc.default(self.backend.registry, settings)
+        else:
+            self.doc = SpecDoc(self.backend.registry, spec, settings)
+        self.doc.checker = self.backend.check
+        self.modified = False
+        self.poll_seconds = poll_seconds
+        self.run_id: str | None = None
+        self.view: RunView | None = None  # the run drawn in the Run and Results tabs
+        self.live: RunView | None = None  # the run started here, while followed
+        self._poll_timer = None
+        self._polling = False
+        self._dead_polls = 0
+        self._starting = False
+
+    # ---- layout -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="tab-pipeline", id="tabs"):
+            with TabPane("1 Pipeline", id="tab-pipeline"):
+                yield PipelinePanel(self.doc, self.backend, id="pipeline")
+            with TabPane("2 Run", id="tab-run"):
+                yield RunPanel(id="run")
+            with TabPane("3 Results", id="tab-results"):
+                yield ResultsTable(id="results")
+            with TabPane("4 History", id="tab-history"):
+                yield HistoryPanel(id="history")
+        yield Static("", id="status")
+        yield Footer(id="footer")
+
+    def on_mount(self) -> None:
+        self._refresh_status()
+        self._apply_size(self.size.width, self.size.height)
+        self.query_one(SectionList).focus()
+        self._load_history()
+
+    def on_resize(self, event) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        self.screen.set_class(width >= WIDE[0] and height >= WIDE[1], "-wide")
+        self.screen.set_class(width < 100, "-narrow")
+        self.query_one(ChartsView).set_wide(width >= WIDE[0] and height >= WIDE[1])
+
+    @property
+    def pipeline(self) -> PipelinePanel:
+        return self.query_one(PipelinePanel)
+
+    @property
+    def running(self) -> bool:
+        return self._starting or (self.live is not None and not self.live.finished_states)
+
+    def _refresh_status(self) -> None:
+        t = Text()
+        name = str(self.spec_path) if self.spec_path else "untitled spec"
+        t.append(name, style="bold")
+        if self.modified:
+            t.append(" (modified)", style="italic")
+        errors = self.doc.errors()
+        points, folds = self.doc.grid_points(), self.doc.folds()
+        plural = ("s" if points != 1 else "", "s" if folds != 1 else "")
+        t.append(f" · {points} config{plural[0]} × {folds} fold{plural[1]}")
+        for v in {id(r): r for r in (self.live, self.view) if r is not None}.values():
+            t.append(f" · run {v.id} {v.status} {v.done_fits}/{v.total_fits}")
+        if errors:
+            first = next(iter(errors.values()))
+            t.append(
+                f" · {len(errors)} problem{'s' if len(errors) > 1 else ''}: ", style="bold red"
+            )
+            t.append(first, style="red")
+        self.query_one("#status", Static).update(t)
+
+    # ---- handlers -----------------------------------------------------------------------
+    @on(PipelinePanel.SpecChanged)
+    def _spec_changed(self) -> None:
+        self.modified = True
+        self._refresh_status()
+
+    @on(PipelinePanel.AddStepRequested)
+    def _add_step_requested(self, event: PipelinePanel.AddStepRequested) -> None:
+        self.action_add_step(event.index)
+
+    @on(RunPanel.StartPressed)
+    def _start_pressed(self) -> None:
+        self.action_run()
+
+    @on(RunPanel.CancelPressed)
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(HistoryPanel.Action)
+    def _history_action(self, event: HistoryPanel.Action) -> None:
+        if event.action == "refresh":
+            self._load_history()
+        elif event.action == "compare":
+            self._load_compare(*event.run_ids)
+        else:
+            self._load_run(event.run_ids[0], event.action)
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-history":
+            self._load_history()
+
+    # ---- actions ------------------------------------------------------------------------
+    def action_tab(self, name: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
+        target = {
+            "pipeline": SectionList,
+            "results": "#results DataTable",
+            "history": "#history DataTable",
+            "run": "#run #chart-tabs",
+        }[name]
+        with contextlib.suppress(Exception):
+            self.query_one(target).focus()
+
+    def action_chart(self, step: int) -> None:
+        self.action_tab("run") if self._active_tab() != "run" else None
+        self.query_one(ChartsView).cycle(step)
+
+    def _active_tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active.removeprefix("tab-")
+
+    def action_back(self) -> None:
+        focused = self.focused
+        if focused is None:
+            return
+        if self._active_tab() == "pipeline" and not isinstance(focused, SectionList):
+            self.query_one(SectionList).focus()
+        else:
+            self.query_one("#tabs Tabs").focus()
+
+    def action_help(self) -> None:
+        from tuidl.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_plugins(self) -> None:
+        from tuidl.tui.screens.plugins import PluginsScreen
+
+        self.push_screen(PluginsScreen(self.backend.registry))
+
+    def action_add_step(self, index: int | None = None) -> None:
+        from tuidl.tui.screens.pick import PickScreen
+
+        reg = self.backend.registry
+        options = [(c.key, c.key, c.summary) for c in reg.components["preprocessor"].values()]
+        if not options:
+            self.notify(
+                "no preprocessing steps are registered (see F2 Plugins)", severity="warning"
+            )
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.add_step(name, index)
+
+        self.push_screen(PickScreen("Add a preprocessing step", options), chosen)
+
+    def add_step(self, name: str, index: int | None = None) -> None:
+        self.action_tab("pipeline")
+        self.pipeline.add_step(name, index)
+        self.notify(f"added step {name}", timeout=2)
+
+    def set_component(self, section: str, name: str) -> None:
+        self.action_tab("pipeline")
+        self.pipeline.set_component(section, name)
+        self.pipeline.focus_section(section)
+
+    def action_run(self) -> None:
+        if self.running:
+            self.notify(
+                f"run {self.run_id} is still going; cancel it first (ctrl+g)", severity="warning"
+            )
+            return
+        errors = self.doc.errors()
+        if errors:
+            key, message = next(iter(errors.items()))
+            self.notify(f"fix the spec first: {message}", severity="error", timeout=8)
+            sections = {s.key for s in self.doc.sections()}
+            section = key if key in sections else key.rsplit(".", 1)[0]
+            self.action_tab("pipeline")
+            self.pipeline.focus_section(section)
+            return
+        self.action_tab("run")
+        self.query_one(RunPanel).set_message("starting the runner…")
+        self._starting = True
+        self._start_run(self.doc.export())
+
+    def action_cancel(self) -> None:
+        if not self.running or self.run_id is None:
+            self.notify("no run in progress", severity="warning")
+            return
+        self.query_one(RunPanel).set_message(f"cancelling run {self.run_id}…")
+        self._cancel_run(self.run_id)
+
+    def action_save(self) -> None:
+        from tuidl.tui.screens.path_prompt import PathPrompt
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._save(path)
+
+        default = str(self.spec_path) if self.spec_path else "experiment.toml"
+        self.push_screen(PathPrompt("Save the spec as TOML", default), chosen)
+
+    def _save(self, path: str) -> None:
+        try:
+            saved = self.backend.save_spec(self.doc.export(), path)
+        except TuidlError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.spec_path, self.modified = saved, False
+        self._refresh_status()
+        self.notify(f"saved {saved}  (run it with: tuidl run {saved})", timeout=4)
+
+    def action_open(self) -> None:
+        from tuidl.tui.screens.path_prompt import PathPrompt
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.open_spec(path)
+
+        self.push_screen(PathPrompt("Open a spec (TOML)", ""), chosen)
+
+    def open_spec(self, path: str | os.PathLike) -> None:
+        try:
+            data = self.backend.load_spec(path)
+        except TuidlError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self._set_doc(SpecDoc(self.backend.registry, data, self.backend.settings()), Path(path))
+        errors = self.doc.errors()
+        if errors:
+            self.notify(
+                f"opened {path} with {len(errors)} problem(s), flagged in red", severity="warning"
+            )
+        else:
+            self.notify(f"opened {path}", timeout=2)
+
+    def _set_doc(self, doc: SpecDoc, path: Path | None, modified: bool = False) -> None:
+        doc.checker = self.backend.check
+        self.doc = doc
+        self.spec_path, self.modified = path, modified
+        self.pipeline.set_doc(doc)
+        self.action_tab("pipeline")
+        self._refresh_status()
+
+    def show_run(self, view: RunView) -> None:
+        """Draw a run (live or stored) in the Run and Results tabs."""
+        self.view = view
+        self.query_one(RunPanel).show(view, force_charts=view.finished_states)
+        self.query_one(ResultsTable).show(view)
+        self._refresh_status()
+
+    def open_run(self, run_id: str, how: str = "show") -> None:
+        self._load_run(run_id, how)
+
+    # ---- the command palette ------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from tuidl.tui.commands import workbench_commands
+
+        yield from workbench_commands(self)
+        yield from super().get_system_commands(screen)
+
+    # ---- following a run ----------------------------------------------------------------
+    def follow(self, run_id: str) -> None:
+        self.run_id = run_id
+        self._dead_polls = 0
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        self._poll_timer = self.set_interval(self.poll_seconds, self._poll)
+        self._poll()
+
+    def _poll(self) -> None:
+        if self.run_id is not None and not self._polling:
+            self._polling = True
+            self._fetch_run(self.run_id)
+
+    def _followed(self, view: RunView) -> None:
+        self._polling = False
+        if view.id != self.run_id:
+            return
+        alive = self.backend.process_alive(view.id)
+        if alive is False and not view.finished_states:
+            self._dead_polls += 1
+            if self._dead_polls >= 3:
+                view.message = "the runner exited without finishing; see its log in the data dir"
+                view.status = "failed"
+        self.live = view
+        if self.view is None or self.view.id == view.id:
+            self.show_run(view)
+        else:
+            self._refresh_status()
+        if view.finished_states and self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+            self._finished(view)
+
+    def _finished(self, view: RunView) -> None:
+        text = f"run {view.id} {view.status}"
+        if view.best_index is not None and view.best_index < len(view.trials):
+            best = view.trials[view.best_index]
+            if best.mean is not None:
+                text += f": best cv {best.mean:.4f}"
+        if view.test_accuracy is not None:
+            text += f", test accuracy {view.test_accuracy:.4f}"
+        self.notify(
+            text, severity="information" if view.status == "finished" else "warning", timeout=6
+        )
+        self._load_history()
+
+    # ---- workers (results come back through on_worker_state_changed) ------------------
+    @work(thread=True, group="start", exit_on_error=False)
+    def _start_run(self, data: dict[str, Any]) -> str:
+        self.backend.validate(data)
+        return self.backend.start(data)
+
+    @work(thread=True, group="cancel", exit_on_error=False)
+    def _cancel_run(self, run_id: str) -> None:
+        self.backend.cancel(run_id)
+
+    @work(thread=True, group="poll", exit_on_error=False)
+    def _fetch_run(self, run_id: str) -> RunView:
+        return self.backend.get_run(run_id)
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _load_history(self):
+        return self.backend.list_runs()
+
+    @work(thread=True, group="load-run", exit_on_error=False)
+    def _load_run(self, run_id: str, how: str) -> tuple[str, RunView]:
+        return how, self.backend.get_run(run_id)
+
+    @work(thread=True, group="compare", exit_on_error=False)
+    def _load_compare(self, a: str, b: str) -> tuple[RunView, RunView]:
+        return self.backend.get_run(a), self.backend.get_run(b)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker results and errors are routed."""
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            self._worker_failed(worker)
+        elif event.state == WorkerState.SUCCESS:
+            self._worker_done(worker, worker.result)
+
+    def _worker_failed(self, worker: Worker) -> None:
+        error = worker.error
+        message = (
+            str(error) if isinstance(error, TuidlError) else f"{type(error).__name__}: {error}"
+        )
+        if worker.group == "poll":
+            self._polling = False
+        if worker.group == "start":
+            self._starting = False
+            self.query_one(RunPanel).set_message(Text(f"could not start: {message}", style="red"))
+        node = worker.node
+        handler = getattr(node, "worker_failed", None)
+        if callable(handler) and handler(worker, message):
+            return
+        self.notify(message, severity="error", timeout=10)
+
+    def _worker_done(self, worker: Worker, result: Any) -> None:
+        group = worker.group
+        if group == "start":
+            self.query_one(RunPanel).reset()
+            self.query_one(ResultsTable).clear()
+            self.view = None
+            self.live = RunView(id=str(result), status="queued", spec=self.doc.export())
+            self._starting = False
+            self.notify(f"run {result} started", timeout=2)
+            self.follow(str(result))
+        elif group == "poll":
+            self._followed(result)
+        elif group == "history":
+            self.query_one(HistoryPanel).show(result)
+        elif group == "load-run":
+            how, view = result
+            if how == "open":
+                doc = SpecDoc(self.backend.registry, view.spec, self.backend.settings())
+                self._set_doc(doc, None, modified=True)
+                self.notify(f"reopened the spec of run {view.id}", timeout=3)
+            else:
+                self.show_run(view)
+                self.action_tab("results")
+        elif group == "compare":
+            from tuidl.tui.screens.compare import CompareScreen
+
+            self.push_screen(CompareScreen(*result))

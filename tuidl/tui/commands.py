@@ -1,0 +1,131 @@
+"""Command-palette entries for every workbench action (ctrl+p).
+
+Built from the registry and the current spec each time the palette opens, so a plugin's
+step appears as "Add preprocessing step: <name>" with no UI code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+
+from tuidl.tui.specdoc import COMPONENT_SECTIONS
+
+if TYPE_CHECKING:
+    from tuidl.tui.app import WorkbenchApp
+
+
+def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
+    reg = app.backend.registry
+    doc = app.doc
+    yield SystemCommand("Run", "Start cross-validation over the grid (ctrl+r)", app.action_run)
+    yield SystemCommand("Cancel run", "Stop the run in progress (ctrl+g)", app.action_cancel)
+    yield SystemCommand("Save spec…", "Save the pipeline as TOML (ctrl+s)", app.action_save)
+    yield SystemCommand("Open spec…", "Open a TOML spec (ctrl+o)", app.action_open)
+    yield SystemCommand(
+        "Plugins", "Plugins, their components and load errors (F2)", app.action_plugins
+    )
+    yield SystemCommand("Help", "Keys and how the workbench works (F1)", app.action_help)
+    for tab in ("pipeline", "run", "results", "history"):
+        yield SystemCommand(
+            f"Go to {tab.capitalize()}", f"Show the {tab} tab", partial(app.action_tab, tab)
+        )
+    for comp in reg.components["preprocessor"].values():
+        yield SystemCommand(
+            f"Add preprocessing step: {comp.key}", comp.summary, partial(app.add_step, comp.key)
+        )
+    for i, step in enumerate(doc.steps):
+        name = step.get("name", "?")
+        yield SystemCommand(
+            f"Remove preprocessing step {i + 1}: {name}",
+            "Remove it from the chain",
+            partial(_step, app, "remove", i),
+            discover=False,
+        )
+        if i > 0:
+            yield SystemCommand(
+                f"Move step {i + 1} up: {name}",
+                "Reorder the chain",
+                partial(_step, app, "up", i),
+                discover=False,
+            )
+        if i < len(doc.steps) - 1:
+            yield SystemCommand(
+                f"Move step {i + 1} down: {name}",
+                "Reorder the chain",
+                partial(_step, app, "down", i),
+                discover=False,
+            )
+    for section, kind in COMPONENT_SECTIONS.items():
+        for comp in reg.components[kind].values():
+            yield SystemCommand(
+                f"Set {section}: {comp.key}",
+                comp.summary,
+                partial(app.set_component, section, comp.key),
+                discover=False,
+            )
+    for sec in doc.sections():
+        yield SystemCommand(
+            f"Edit section: {sec.title}",
+            "Jump to it in the pipeline",
+            partial(_edit, app, sec.key),
+            discover=False,
+        )
+    for run in app.query_one("#history").runs[:50]:
+        label = f"run {run.id} ({run.dataset}, {run.model}, {run.status})"
+        yield SystemCommand(
+            f"Open run {run.id}",
+            f"Show the results and charts of {label}",
+            partial(app.open_run, run.id, "show"),
+        )
+        yield SystemCommand(
+            f"Reopen spec of run {run.id}",
+            f"Load the spec of {label} into the pipeline",
+            partial(app.open_run, run.id, "open"),
+            discover=False,
+        )
+    for key, label in (
+        ("curves", "loss and accuracy"),
+        ("cv", "CV"),
+        ("heatmap", "heatmap"),
+        ("confusion", "confusion matrix"),
+    ):
+        yield SystemCommand(
+            f"Show chart: {label}", "In the Run tab", partial(_chart, app, key), discover=False
+        )
+    yield SystemCommand(
+        "Sort results",
+        "Cycle the results table's sort column (s)",
+        partial(_sort, app),
+        discover=False,
+    )
+
+
+def _step(app: WorkbenchApp, action: str, index: int) -> None:
+    app.action_tab("pipeline")
+    if action == "remove":
+        app.pipeline.remove_step(index)
+    else:
+        app.pipeline.move_step(index, -1 if action == "up" else 1)
+
+
+def _edit(app: WorkbenchApp, key: str) -> None:
+    app.action_tab("pipeline")
+    app.pipeline.focus_section(key)
+
+
+def _chart(app: WorkbenchApp, key: str) -> None:
+    from tuidl.tui.widgets.charts_view import ChartsView
+
+    app.action_tab("run")
+    app.query_one(ChartsView).select(key)
+
+
+def _sort(app: WorkbenchApp) -> None:
+    from tuidl.tui.widgets.results_table import ResultsTable
+
+    app.action_tab("results")
+    app.query_one(ResultsTable).action_sort()

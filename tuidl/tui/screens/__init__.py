@@ -1,0 +1,1 @@
+"""The workbench's screens (help, plugins, compare, pickers), one per module."""

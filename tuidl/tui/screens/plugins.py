@@ -1,0 +1,80 @@
+"""The Plugins screen: every plugin (source, version, status, load error) and its components."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+
+from tuidl.plugins.registry import Registry
+
+
+class PluginsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape,f2,q", "app.pop_screen", "Back", id="plugins.close")
+    ]
+
+    DEFAULT_CSS = """
+    PluginsScreen #plugins-title { height: 1; text-style: bold; padding: 0 1; }
+    PluginsScreen Tree { height: 1fr; }
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        super().__init__()
+        self.registry = registry
+
+    def compose(self) -> ComposeResult:
+        failed = sum(1 for p in self.registry.plugins if p.status != "ok")
+        title = f"Plugins: {len(self.registry.plugins)} loaded"
+        if failed:
+            title += f", {failed} failed"
+        with Vertical():
+            yield Static(title + " · enter expands · escape goes back", id="plugins-title")
+            yield self._tree()
+        yield Footer()
+
+    def _tree(self) -> Tree:
+        tree: Tree[str] = Tree("plugins", id="plugin-tree")
+        tree.show_root = False
+        reg = self.registry
+        by_plugin: dict[str, list] = {}
+        for kind, table in reg.components.items():
+            for comp in table.values():
+                by_plugin.setdefault(comp.plugin, []).append((kind, comp))
+        for info in reg.plugins:
+            label = Text()
+            label.append(info.name, style="bold")
+            label.append(f"  {info.version} · {info.source} · ")
+            if info.status == "ok":
+                label.append("ok", style="green")
+            else:
+                label.append("FAILED", style="bold red")
+            node = tree.root.add(label, expand=info.status != "ok" or info.source != "builtin")
+            if info.error:
+                node.add_leaf(Text(f"error: {info.error}", style="red"))
+            for w in info.warnings:
+                node.add_leaf(Text(f"warning: {w}", style="yellow"))
+            for kind, comp in by_plugin.get(info.name, []):
+                c = node.add(
+                    Text.assemble((f"{kind} ", "dim"), (comp.key, "bold"), f"  {comp.summary}")
+                )
+                for p in comp.params:
+                    c.add_leaf(
+                        Text.assemble(
+                            (p.name, "bold"),
+                            f" = {p.default!r}  ",
+                            (f"[{p.allowed()}]", "dim"),
+                            f"  {p.help}",
+                        )
+                    )
+            if info.status == "ok" and not by_plugin.get(info.name):
+                node.add_leaf(Text("(no components)", style="dim"))
+        return tree
+
+    def on_mount(self) -> None:
+        self.query_one(Tree).focus()

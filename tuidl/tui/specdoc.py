@@ -1,0 +1,512 @@
+"""The spec being edited: a TOML-shaped dict plus the registry that gives it meaning.
+
+This module is plain Python (no Textual, no numpy) so it is easy to test and so the widgets stay
+thin: they call :class:`SpecDoc` methods and redraw. The dict has exactly the shape of the TOML
+that ``tuidl run`` reads::
+
+    {"dataset": {"name": "digits", ...}, "split": {...}, "preprocess": [{"name": "pca", "k": 20}],
+     "model": {...}, "loss": {...}, "init": {...}, "optimizer": {...}, "training": {...},
+     "cv": {"method": "kfold", "folds": 5, "grid": {"model.k": [1, 3, 5]}}}
+
+Values are stored already validated; what a user typed that does not validate is kept by the form
+(with the schema's message shown inline) and never reaches the dict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from tuidl.errors import TuidlError
+from tuidl.plugins.registry import Registry
+from tuidl.plugins.schema import Component, Param
+
+# spec table -> component kind, for the tables that name one component
+COMPONENT_SECTIONS = {
+    "dataset": "dataset",
+    "model": "model",
+    "loss": "loss",
+    "init": "initializer",
+    "optimizer": "optimizer",
+}
+# tables that only matter for models trained by the minibatch loop
+LEARNING_SECTIONS = ("loss", "init", "optimizer", "training")
+# tables whose params come from the spec layer rather than from a component; "run" is the
+# spec's top level (name, seed)
+SETTINGS_SECTIONS = ("run", "split", "training", "cv")
+SEARCHABLE_TYPES = ("int", "float", "choice")
+
+# The preprocessing step index in grid keys ("preprocess.<i>.k"). The spec layer decides; the
+# backend overrides this when it knows better.
+STEP_INDEX_BASE = 0
+
+
+@dataclass(frozen=True)
+class Section:
+    """One row of the pipeline list: a table of the spec (or one preprocessing step)."""
+
+    key: str  # "dataset", "split", "preprocess.0", "model", ..., "cv"
+    title: str
+    kind: str | None = None  # component kind, when the section names a component
+
+    @property
+    def is_step(self) -> bool:
+        return self.key.startswith("preprocess.")
+
+    @property
+    def step_index(self) -> int:
+        return int(self.key.split(".", 1)[1])
+
+
+class SpecDoc:
+    """An editable spec: the dict, validation against the schemas, and pipeline operations."""
+
+    def __init__(
+        self, registry: Registry, data: dict[str, Any], settings: dict[str, tuple[Param, ...]]
+    ):
+        self.registry = registry
+        self.settings = settings
+        self.data = _normalize(copy.deepcopy(data))
+        self._learnable_cache: dict[str, bool | None] = {}
+        # the spec layer's whole-spec check (cross-field rules, grid points); set by the app
+        self.checker: Callable[[dict[str, Any]], str] | None = None
+        self._checked: tuple[str, str] | None = None
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def default(
+        cls, registry: Registry, settings: dict[str, tuple[Param, ...]], dataset: str = "digits"
+    ) -> SpecDoc:
+        """A runnable starting point: the dataset, a reshape step if there is one, kNN over k."""
+        data: dict[str, Any] = {p.name: p.default for p in settings.get("run", ())}
+        names = registry.names("dataset")
+        if names:
+            name = dataset if dataset in names else names[0]
+            data["dataset"] = {"name": name, **_defaults(registry.get("dataset", name))}
+        data["split"] = {p.name: p.default for p in settings.get("split", ())}
+        data["preprocess"] = []
+        for step in ("reshape", "flatten"):
+            if step in registry.names("preprocessor"):
+                data["preprocess"].append(
+                    {"name": step, **_defaults(registry.get("preprocessor", step))}
+                )
+                break
+        doc = cls(registry, data, settings)
+        models = registry.names("model")
+        if models:
+            doc.set_component("model", "knn" if "knn" in models else models[0])
+        for section in ("loss", "init", "optimizer"):
+            names = registry.names(COMPONENT_SECTIONS[section])
+            if names:
+                preferred = {"loss": "softmax", "init": "small_random", "optimizer": "sgd"}[section]
+                doc.set_component(section, preferred if preferred in names else names[0])
+        doc.data["training"] = {p.name: p.default for p in settings.get("training", ())}
+        doc.data["cv"] = {p.name: p.default for p in settings.get("cv", ())}
+        doc.data["cv"]["grid"] = {}
+        comp = doc.component("model")
+        if comp is not None and any(p.name == "k" for p in comp.params):
+            doc.data["cv"]["grid"]["model.k"] = [1, 3, 5, 8, 10]
+        return doc
+
+    def copy(self) -> SpecDoc:
+        return SpecDoc(self.registry, self.data, self.settings)
+
+    # ---- sections -----------------------------------------------------------------------
+    def sections(self) -> list[Section]:
+        out = [Section("dataset", "Dataset", "dataset"), Section("split", "Split")]
+        for i, step in enumerate(self.data.get("preprocess", [])):
+            out.append(
+                Section(f"preprocess.{i}", f"{i + 1}. {step.get('name', '?')}", "preprocessor")
+            )
+        out.append(Section("model", "Model", "model"))
+        out.append(Section("loss", "Loss", "loss"))
+        out.append(Section("init", "Init", "initializer"))
+        out.append(Section("optimizer", "Optimizer", "optimizer"))
+        out.append(Section("training", "Training"))
+        out.append(Section("cv", "CV"))
+        out.append(Section("run", "Seed"))
+        return out
+
+    def table(self, section: str) -> dict[str, Any]:
+        """The dict behind a section (created empty if missing)."""
+        if section.startswith("preprocess."):
+            return self.data["preprocess"][int(section.split(".", 1)[1])]
+        if section == "run":
+            return self.data
+        return self.data.setdefault(section, {})
+
+    def has_table(self, section: str) -> bool:
+        return section in self.data or section == "run" or section.startswith("preprocess.")
+
+    def component(self, section: str) -> Component | None:
+        """The component a section names, or ``None`` (a settings table, or an unknown name)."""
+        if section.startswith("preprocess."):
+            kind = "preprocessor"
+        else:
+            kind = COMPONENT_SECTIONS.get(section)
+        if kind is None:
+            return None
+        name = self.table(section).get("name")
+        if name is None or name not in self.registry.components[kind]:
+            return None
+        return self.registry.components[kind][name]
+
+    def params(self, section: str) -> tuple[Param, ...]:
+        """The schema of a section's params (component params, or the spec layer's settings)."""
+        comp = self.component(section)
+        if comp is not None:
+            return comp.params
+        return self.settings.get(section, ())
+
+    def owner(self, section: str) -> str:
+        comp = self.component(section)
+        return comp.label if comp is not None else section
+
+    # ---- editing ------------------------------------------------------------------------
+    def set_component(self, section: str, name: str) -> None:
+        """Choose the component of a section; keep old values the new schema still accepts."""
+        kind = "preprocessor" if section.startswith("preprocess.") else COMPONENT_SECTIONS[section]
+        comp = self.registry.get(kind, name)
+        old = self.table(section) if (section in self.data or section.startswith("pre")) else {}
+        new: dict[str, Any] = {"name": comp.key}
+        for p in comp.params:
+            value = p.default
+            if p.name in old:
+                with contextlib.suppress(TuidlError):
+                    value = p.validate(old[p.name], comp.label)
+            new[p.name] = value
+        if section.startswith("preprocess."):
+            self.data["preprocess"][int(section.split(".", 1)[1])] = new
+        else:
+            self.data[section] = new
+        # grid keys that no longer name a param of this section go away
+        prefix = self.grid_prefix(section)
+        for key in list(self.grid):
+            if key.startswith(prefix + ".") and key != f"{prefix}.name":
+                pname = key[len(prefix) + 1 :]
+                if not any(p.name == pname for p in comp.params):
+                    del self.grid[key]
+
+    def set_param(self, section: str, name: str, value: Any) -> Any:
+        """Validate ``value`` (typed, or text from a form) and store it; raise with the message."""
+        param = self._param(section, name)
+        checked = param.validate(_blank_to_none(value, param), self.owner(section))
+        self.table(section)[name] = checked
+        return checked
+
+    def check_param(self, section: str, name: str, value: Any) -> Any:
+        """Like :meth:`set_param` without storing (for a form's inline check)."""
+        param = self._param(section, name)
+        return param.validate(_blank_to_none(value, param), self.owner(section))
+
+    def _param(self, section: str, name: str) -> Param:
+        for p in self.params(section):
+            if p.name == name:
+                return p
+        raise TuidlError(f"{self.owner(section)} has no parameter {name!r}")
+
+    # ---- preprocessing chain ------------------------------------------------------------
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        return self.data.setdefault("preprocess", [])
+
+    def add_step(self, name: str, index: int | None = None) -> int:
+        comp = self.registry.get("preprocessor", name)
+        index = len(self.steps) if index is None else max(0, min(index, len(self.steps)))
+        self._shift_step_grid(lambda i: i + 1 if i >= index else i)
+        self.steps.insert(index, {"name": comp.key, **_defaults(comp)})
+        return index
+
+    def remove_step(self, index: int) -> None:
+        if not 0 <= index < len(self.steps):
+            raise TuidlError(f"there is no preprocessing step {index + 1}")
+        del self.steps[index]
+        prefix = self.grid_prefix(f"preprocess.{index}")
+        for key in list(self.grid):
+            if key.startswith(prefix + "."):
+                del self.grid[key]
+        self._shift_step_grid(lambda i: i - 1 if i > index else i)
+
+    def move_step(self, index: int, delta: int) -> int:
+        target = index + delta
+        if not (0 <= index < len(self.steps) and 0 <= target < len(self.steps)):
+            return index
+        steps = self.steps
+        steps[index], steps[target] = steps[target], steps[index]
+        self._shift_step_grid(lambda i: target if i == index else index if i == target else i)
+        return target
+
+    def _shift_step_grid(self, mapping) -> None:
+        grid = self.grid
+        moved: dict[str, Any] = {}
+        for key in list(grid):
+            parts = key.split(".")
+            if parts[0] == "preprocess" and len(parts) >= 3 and parts[1].isdigit():
+                i = int(parts[1]) - STEP_INDEX_BASE
+                parts[1] = str(mapping(i) + STEP_INDEX_BASE)
+                moved[".".join(parts)] = grid.pop(key)
+        grid.update(moved)
+
+    # ---- the grid -----------------------------------------------------------------------
+    @property
+    def grid(self) -> dict[str, list[Any]]:
+        return self.data.setdefault("cv", {}).setdefault("grid", {})
+
+    def grid_prefix(self, section: str) -> str:
+        if section.startswith("preprocess."):
+            return f"preprocess.{int(section.split('.', 1)[1]) + STEP_INDEX_BASE}"
+        return section
+
+    def grid_key(self, section: str, name: str) -> str:
+        return f"{self.grid_prefix(section)}.{name}"
+
+    def searchable(self, section: str, name: str) -> bool:
+        if name == "name":
+            return section in ("loss", "init", "optimizer")
+        try:
+            return self._param(section, name).type in SEARCHABLE_TYPES
+        except TuidlError:
+            return False
+
+    def set_grid(self, section: str, name: str, text: str | Iterable[Any]) -> list[Any] | None:
+        """Set the values to search for a param from ``"1, 3, 5"`` (or a list); blank removes.
+
+        Each value is checked against the param's schema; the first bad one raises with its
+        message. Returns the stored list (``None`` when removed).
+        """
+        key = self.grid_key(section, name)
+        items = _split_values(text) if isinstance(text, str) else list(text)
+        if not items:
+            self.grid.pop(key, None)
+            return None
+        if name == "name":
+            kind = COMPONENT_SECTIONS[section]
+            values = [self.registry.get(kind, str(v)).key for v in items]
+        else:
+            param = self._param(section, name)
+            if param.type not in SEARCHABLE_TYPES:
+                raise TuidlError(
+                    f"{self.owner(section)}: {name!r} is a {param.type}; only numbers and "
+                    "choices can be searched"
+                )
+            values = [param.validate(v, self.owner(section)) for v in items]
+        if len(set(map(repr, values))) != len(values):
+            raise TuidlError(f"{key}: a value is listed twice")
+        self.grid[key] = values
+        return values
+
+    def grid_text(self, section: str, name: str) -> str:
+        values = self.grid.get(self.grid_key(section, name))
+        return ", ".join(_fmt(v) for v in values) if values else ""
+
+    def grid_points(self) -> int:
+        n = 1
+        for values in self.grid.values():
+            n *= max(len(values), 1)
+        return n
+
+    def grid_combinations(self) -> list[dict[str, Any]]:
+        keys = list(self.grid)
+        return [
+            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*self.grid.values())
+        ]
+
+    def folds(self) -> int:
+        cv = self.data.get("cv", {})
+        if cv.get("method", "kfold") == "holdout":
+            return 1
+        return int(cv.get("folds", 5) or 1)
+
+    # ---- the model ----------------------------------------------------------------------
+    def learnable(self) -> bool | None:
+        """Whether the chosen model is trained by the minibatch loop (``None``: unknown)."""
+        comp = self.component("model")
+        if comp is None:
+            return None
+        if comp.key not in self._learnable_cache:
+            self._learnable_cache[comp.key] = component_learnable(comp)
+        return self._learnable_cache[comp.key]
+
+    def applies(self, section: str) -> bool:
+        """Whether a section matters for the chosen model (loss, optimizer... don't for kNN)."""
+        if section in LEARNING_SECTIONS:
+            return self.learnable() is not False
+        return True
+
+    def not_applicable_hint(self, section: str) -> str:
+        model = self.data.get("model", {}).get("name", "this model")
+        return (
+            f"{model} is fitted directly, not trained by gradient descent, so "
+            f"{section} settings don't apply. Choose a learnable model (e.g. softmax, svm, "
+            "two_layer) to edit them."
+        )
+
+    # ---- validation and shapes ----------------------------------------------------------
+    def errors(self) -> dict[str, str]:
+        """Every problem, keyed by ``section`` or ``section.param``, with the schema's message."""
+        out: dict[str, str] = {}
+        for sec in self.sections():
+            if not self.applies(sec.key):
+                continue
+            table = self.table(sec.key) if self.has_table(sec.key) else None
+            if sec.kind is not None:
+                name = (table or {}).get("name")
+                if name is None:
+                    if self.registry.names(sec.kind):
+                        out[sec.key] = f"choose a {sec.kind}"
+                    continue
+                if self.component(sec.key) is None:
+                    try:
+                        self.registry.get(sec.kind, name)
+                    except TuidlError as exc:
+                        out[sec.key] = str(exc)
+                    continue
+            for p in self.params(sec.key):
+                if table is None or p.name not in table:
+                    continue
+                try:
+                    p.validate(table[p.name], self.owner(sec.key))
+                except TuidlError as exc:
+                    out[f"{sec.key}.{p.name}"] = str(exc)
+        if not out and self.checker is not None:
+            message = self.spec_problem()
+            if message:
+                out[self._problem_key(message)] = message
+        return out
+
+    def spec_problem(self) -> str:
+        """The spec layer's complaint about the whole spec (cached per content), or ``""``."""
+        if self.checker is None:
+            return ""
+        import json
+
+        key = json.dumps(self.export(), sort_keys=True, default=repr)
+        if self._checked is None or self._checked[0] != key:
+            self._checked = (key, self.checker(self.export()))
+        return self._checked[1]
+
+    def _problem_key(self, message: str) -> str:
+        """``"model.k: ..."`` -> ``"model.k"``; messages without a key path go under "spec"."""
+        head = message.split(":", 1)[0].strip()
+        if head.startswith("cv.grid"):
+            return "cv"
+        sections = {s.key for s in self.sections()}
+        if head in sections or head.rsplit(".", 1)[0] in sections:
+            return head
+        if head in {p.name for p in self.settings.get("run", ())}:
+            return f"run.{head}"
+        return "spec"
+
+    def step_shapes(self, input_shape: tuple[int, ...] | None) -> list[str]:
+        """Each step's per-row output shape (as text), or why it can't be computed."""
+        out = []
+        shape = input_shape
+        for i, _step in enumerate(self.steps):
+            comp = self.component(f"preprocess.{i}")
+            if comp is None or shape is None:
+                out.append("?")
+                shape = None
+                continue
+            try:
+                obj = comp.create(_known(comp, self.steps[i]))
+                shape = tuple(obj.output_shape(tuple(shape)))
+                out.append(_shape_text(shape))
+            except Exception as exc:
+                out.append(f"error: {exc}")
+                shape = None
+        return out
+
+    # ---- export -------------------------------------------------------------------------
+    def export(self) -> dict[str, Any]:
+        """The dict to save or run: learning tables dropped for models that don't use them."""
+        data = copy.deepcopy(self.data)
+        if self.learnable() is False:
+            for section in LEARNING_SECTIONS:
+                data.pop(section, None)
+            for key in list(data.get("cv", {}).get("grid", {})):
+                if key.split(".", 1)[0] in LEARNING_SECTIONS:
+                    del data["cv"]["grid"][key]
+        if not data.get("preprocess"):
+            data.pop("preprocess", None)
+        if not data.get("name"):
+            data.pop("name", None)
+        return _drop_none(data)
+
+
+def component_learnable(comp: Component) -> bool | None:
+    """``extra["learnable"]``, else the factory's ``learnable``, else the built object's
+    (the same order as the spec layer's ``is_learnable``)."""
+    if comp.extra and comp.extra.get("learnable") is not None:
+        return bool(comp.extra["learnable"])
+    flag = getattr(comp.factory, "learnable", None)
+    if flag is not None:
+        return bool(flag)
+    try:
+        obj = comp.create()
+    except Exception:
+        return None
+    value = getattr(obj, "learnable", None)
+    return None if value is None else bool(value)
+
+
+def _drop_none(d: Any) -> Any:
+    """TOML has no null: a left-out key takes its default, so ``None`` values are dropped."""
+    if isinstance(d, dict):
+        return {k: _drop_none(v) for k, v in d.items() if v is not None}
+    if isinstance(d, list):
+        return [_drop_none(v) for v in d]
+    return d
+
+
+def _defaults(comp: Component) -> dict[str, Any]:
+    return comp.defaults()
+
+
+def _known(comp: Component, table: dict[str, Any]) -> dict[str, Any]:
+    names = {p.name for p in comp.params}
+    return {k: v for k, v in table.items() if k in names}
+
+
+def _normalize(data: dict[str, Any]) -> dict[str, Any]:
+    data.setdefault("preprocess", [])
+    cv = data.setdefault("cv", {})
+    cv.setdefault("grid", {})
+    return data
+
+
+def _blank_to_none(value: Any, param: Param) -> Any:
+    if isinstance(value, str) and value.strip() == "" and param.type != "str":
+        return None
+    return value
+
+
+def _split_values(text: str) -> list[str]:
+    text = text.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    return [t.strip().strip("\"'") for t in text.split(",") if t.strip()]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "(N, " + ", ".join(str(d) for d in shape) + ")"
+
+
+def format_value(v: Any) -> str:
+    """A value as a form shows it (and accepts it back)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list | tuple):
+        return ", ".join(_fmt(x) for x in v)
+    return _fmt(v)

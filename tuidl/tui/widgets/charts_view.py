@@ -1,0 +1,194 @@
+"""The run's charts: loss and accuracy of the trial in flight, the CV chart, heatmap, confusion.
+
+Narrow terminals show one pane at a time under a row of tabs; wide ones (the app adds the
+``-wide`` class) show all four in a 2 × 2 grid. Redraws are bounded: :meth:`ChartsView.show`
+only redraws a chart whose data changed, at most :data:`MAX_HZ` times a second, and the shared
+drawing functions downsample long curves.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import Static, Tab, Tabs
+
+from tuidl.tui.backend import RunView
+
+MAX_HZ = 4.0
+PANES = (("curves", "Curves"), ("cv", "CV"), ("heatmap", "Heatmap"), ("confusion", "Confusion"))
+
+
+class ChartsView(Vertical):
+    """Four chart panes fed from a :class:`RunView`; plots are created lazily on first mount."""
+
+    DEFAULT_CSS = """
+    ChartsView { height: 1fr; }
+    ChartsView #chart-tabs { height: 2; }
+    ChartsView.-wide #chart-tabs { display: none; }
+    ChartsView #chart-grid { grid-size: 1 1; height: 1fr; }
+    ChartsView.-wide #chart-grid { grid-size: 2 2; grid-gutter: 0 1; }
+    ChartsView .pane { display: none; height: 1fr; }
+    ChartsView .pane.-active { display: block; }
+    ChartsView.-wide .pane { display: block; }
+    ChartsView #pane-curves { layout: horizontal; }
+    ChartsView .empty { color: $text-muted; height: 1fr; content-align: center middle; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._drawn: dict[str, Any] = {}
+        self._last_draw = 0.0
+        self._pending: RunView | None = None
+        self.active = "curves"
+
+    def compose(self) -> ComposeResult:
+        from textual_plotext import PlotextPlot
+
+        yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label in PANES], id="chart-tabs")
+        with Grid(id="chart-grid"):
+            with Horizontal(classes="pane -active", id="pane-curves"):
+                yield PlotextPlot(id="plot-loss")
+                yield PlotextPlot(id="plot-acc")
+            with Vertical(classes="pane", id="pane-cv"):
+                yield PlotextPlot(id="plot-cv")
+            with Vertical(classes="pane", id="pane-heatmap"):
+                yield PlotextPlot(id="plot-heatmap")
+                yield Static(
+                    "a heatmap needs a grid over exactly two keys",
+                    classes="empty",
+                    id="heatmap-empty",
+                )
+            with Vertical(classes="pane", id="pane-confusion"):
+                yield PlotextPlot(id="plot-confusion")
+
+    def on_mount(self) -> None:
+        from tuidl import charts
+
+        charts.draw_loss(self._plt("loss"), [], [])
+        charts.draw_accuracy(self._plt("acc"), [], [], [])
+        charts.draw_cv(self._plt("cv"), [], [], "value")
+        charts.draw_confusion(self._plt("confusion"), [], [])
+        self.query_one("#plot-heatmap").display = False
+
+    def _plt(self, name: str):
+        return self.query_one(f"#plot-{name}").plt
+
+    # ---- public -------------------------------------------------------------------------
+    def select(self, key: str) -> None:
+        self.query_one(Tabs).active = f"tab-{key}"
+
+    def cycle(self, step: int = 1) -> None:
+        keys = [k for k, _ in PANES]
+        self.select(keys[(keys.index(self.active) + step) % len(keys)])
+
+    def set_wide(self, wide: bool) -> None:
+        self.set_class(wide, "-wide")
+
+    def clear(self) -> None:
+        self._drawn.clear()
+        self.on_mount()
+        for plot in self.query("PlotextPlot"):
+            plot.refresh()
+
+    def show(self, view: RunView, force: bool = False) -> None:
+        """Redraw from ``view``, at most :data:`MAX_HZ` times a second (unless ``force``)."""
+        now = time.monotonic()
+        if not force and now - self._last_draw < 1.0 / MAX_HZ:
+            self._pending = view
+            if not getattr(self, "_flush_timer", None):
+                self._flush_timer = self.set_timer(1.0 / MAX_HZ, self._flush)
+            return
+        self._last_draw = now
+        self._pending = None
+        self._draw(view)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        if self._pending is not None:
+            self.show(self._pending, force=True)
+
+    # ---- drawing ------------------------------------------------------------------------
+    def _changed(self, name: str, data: Any) -> bool:
+        if self._drawn.get(name) == data:
+            return False
+        self._drawn[name] = data
+        return True
+
+    def _draw(self, view: RunView) -> None:
+        from tuidl import charts
+
+        c = view.curves
+        loss_key = (c.label, len(c.iterations), c.losses[-1:] if c.losses else None)
+        if self._changed("loss", loss_key):
+            plt = self._plt("loss")
+            charts.draw_loss(plt, c.iterations, c.losses)
+            if c.label:
+                plt.title(f"loss · {c.label}")
+            self.query_one("#plot-loss").refresh()
+        acc_key = (c.label, tuple(c.epochs), tuple(c.train_acc), tuple(c.val_acc))
+        if self._changed("acc", acc_key):
+            charts.draw_accuracy(self._plt("acc"), c.epochs, c.train_acc, c.val_acc)
+            self.query_one("#plot-acc").refresh()
+        self._draw_search(view)
+        conf_key = (repr(view.confusion), tuple(view.class_names))
+        if self._changed("confusion", conf_key):
+            plt = self._plt("confusion")
+            if view.confusion:
+                charts.draw_confusion(plt, view.confusion, view.class_names)
+                if view.test_accuracy is not None:
+                    plt.title(f"confusion of the best (test acc {view.test_accuracy:.4f})")
+            else:
+                charts.draw_confusion(plt, [], [])
+                plt.title("confusion matrix: after the best is retrained and tested")
+            self.query_one("#plot-confusion").refresh()
+
+    def _draw_search(self, view: RunView) -> None:
+        from tuidl import charts
+
+        grid = view.spec.get("cv", {}).get("grid", {})
+        keys = list(grid)
+        scores = [tuple(t.fold_scores) for t in view.trials]
+        cv_key = (tuple(keys), tuple(scores))
+        if self._changed("cv", cv_key):
+            plt = self._plt("cv")
+            if len(keys) == 1:
+                values = list(grid[keys[0]])
+                by_value: list[list[float | None]] = [[] for _ in values]
+                for t in view.trials:
+                    v = t.params.get(keys[0])
+                    if v in values:
+                        by_value[values.index(v)].extend(t.fold_scores)
+                charts.draw_cv(plt, values, by_value, keys[0])
+            else:
+                # several keys: one x position per configuration, labelled by its number
+                labels = [f"#{t.index + 1}" for t in view.trials]
+                charts.draw_cv(plt, labels, [list(t.fold_scores) for t in view.trials], "config")
+            self.query_one("#plot-cv").refresh()
+        heat_key = (tuple(keys), tuple((t.mean,) for t in view.trials))
+        if self._changed("heatmap", heat_key):
+            plot = self.query_one("#plot-heatmap")
+            empty = self.query_one("#heatmap-empty")
+            two = len(keys) == 2
+            plot.display, empty.display = two, not two
+            if two:
+                ys, xs = list(grid[keys[0]]), list(grid[keys[1]])
+                means: list[list[float | None]] = [[None] * len(xs) for _ in ys]
+                for t in view.trials:
+                    a, b = t.params.get(keys[0]), t.params.get(keys[1])
+                    if a in ys and b in xs and t.mean is not None:
+                        means[ys.index(a)][xs.index(b)] = t.mean
+                charts.draw_heatmap(plot.plt, xs, ys, means, keys[1], keys[0])
+                plot.refresh()
+
+    # ---- handlers -----------------------------------------------------------------------
+    @on(Tabs.TabActivated, "#chart-tabs")
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        key = (event.tab.id or "tab-curves").removeprefix("tab-")
+        self.active = key
+        for pane in self.query(".pane"):
+            pane.set_class(pane.id == f"pane-{key}", "-active")

@@ -1,0 +1,171 @@
+"""The form for one pipeline section, generated from the component's (or the table's) schema."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Input, Select, Static
+
+from tuidl.tui.specdoc import Section, SpecDoc
+from tuidl.tui.widgets.param_row import ParamRow
+
+LONG_TITLES = {
+    "dataset": "Dataset",
+    "split": "Split: train / validation / test rows",
+    "model": "Model",
+    "loss": "Loss",
+    "init": "Weight initialization",
+    "optimizer": "Optimizer",
+    "training": "Training loop",
+    "cv": "Cross-validation and the search grid",
+    "run": "Run name and seed",
+}
+
+
+class SectionEditor(VerticalScroll):
+    """Shows one section: its component choice, one :class:`ParamRow` per param, and notes.
+
+    A plugin's component gets the same form as a built-in one: nothing here knows any
+    component by name. Sections that don't apply to the chosen model are disabled with a hint.
+    """
+
+    class ComponentChosen(Message):
+        def __init__(self, section: str, name: str) -> None:
+            super().__init__()
+            self.section = section
+            self.name = name
+
+    class ComponentGrid(Message):
+        """Search values for the component itself (``loss.name = ["svm", "softmax"]``)."""
+
+        def __init__(self, section: str, text: str, editor: SectionEditor) -> None:
+            super().__init__()
+            self.section = section
+            self.text = text
+            self.editor = editor
+
+    class StepButton(Message):
+        def __init__(self, action: str, index: int) -> None:
+            super().__init__()
+            self.action = action
+            self.index = index
+
+    DEFAULT_CSS = """
+    SectionEditor { height: 1fr; padding: 0 1; }
+    SectionEditor .title { text-style: bold; height: 1; }
+    SectionEditor .summary { color: $text-muted; height: auto; margin-bottom: 1; }
+    SectionEditor .hint { color: $warning; height: auto; margin-bottom: 1; }
+    SectionEditor .note { height: auto; margin-top: 1; }
+    SectionEditor .chooser { height: 1; }
+    SectionEditor .chooser Static { width: 16; }
+    SectionEditor .chooser Select { width: 1fr; }
+    SectionEditor .chooser Input { width: 1fr; margin-left: 1; }
+    SectionEditor .name-error { color: $error; height: auto; display: none; padding-left: 16; }
+    SectionEditor .name-error.-shown { display: block; }
+    SectionEditor .buttons { height: 1; margin-bottom: 1; }
+    SectionEditor .buttons Button { margin-right: 1; min-width: 8; }
+    SectionEditor .form:disabled { opacity: 60%; }
+    """
+
+    def __init__(self, doc: SpecDoc, section: Section, note: str = "", *, id: str | None = None):
+        super().__init__(id=id)
+        self.doc = doc
+        self.section = section
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        doc, sec = self.doc, self.section
+        title = LONG_TITLES.get(sec.key) or f"Preprocessing step {sec.step_index + 1}"
+        yield Static(Text(title), classes="title")
+        applies = doc.applies(sec.key)
+        if not applies:
+            yield Static(doc.not_applicable_hint(sec.key), classes="hint", id="na-hint")
+        if sec.kind is not None:
+            yield from self._chooser(applies)
+        if sec.is_step:
+            with Horizontal(classes="buttons"):
+                yield Button("▲ Up", id="step-up", compact=True)
+                yield Button("▼ Down", id="step-down", compact=True)
+                yield Button("✕ Remove", id="step-remove", compact=True, variant="error")
+        table = doc.table(sec.key) if doc.has_table(sec.key) else {}
+        for p in doc.params(sec.key):
+            grid = doc.grid_text(sec.key, p.name) if doc.searchable(sec.key, p.name) else None
+            row = ParamRow(sec.key, p, table.get(p.name, p.default), grid, id=f"p-{p.name}")
+            row.disabled = not applies
+            yield row
+        if not doc.params(sec.key) and sec.kind is not None and doc.component(sec.key):
+            yield Static("(no parameters)", classes="summary")
+        yield Static(self.note, classes="note", id="note")
+
+    def _chooser(self, applies: bool) -> ComposeResult:
+        doc, sec = self.doc, self.section
+        comp = doc.component(sec.key)
+        names = doc.registry.names(sec.kind)
+        current = doc.table(sec.key).get("name") if doc.has_table(sec.key) else None
+        with Horizontal(classes="chooser"):
+            yield Static(Text(sec.kind, style="bold"))
+            yield Select(
+                [(n, n) for n in names],
+                value=current if current in names else Select.NULL,
+                allow_blank=current not in names,
+                prompt=f"choose a {sec.kind}",
+                compact=True,
+                id="component",
+                disabled=not applies,
+            )
+            if sec.key in ("loss", "init", "optimizer"):
+                yield Input(
+                    doc.grid_text(sec.key, "name"),
+                    placeholder=f"search: {', '.join(names[:2])}",
+                    compact=True,
+                    id="component-grid",
+                    disabled=not applies,
+                    tooltip=f"{sec.kind}s to compare in cross-validation",
+                )
+        yield Static("", classes="name-error", id="component-grid-error")
+        if comp is not None:
+            where = f"  [{comp.plugin}]" if comp.plugin else ""
+            yield Static(Text(comp.summary + where), classes="summary")
+        elif current and current not in names:
+            yield Static(Text(f"unknown {sec.kind} {current!r}"), classes="hint")
+
+    # ---- what the panel calls -----------------------------------------------------------
+    def set_note(self, text: str | Text) -> None:
+        self.note = text
+        for note in self.query("#note"):
+            note.update(text)
+
+    def rows(self) -> list[ParamRow]:
+        return list(self.query(ParamRow))
+
+    def set_component_grid_error(self, message: str) -> None:
+        err = self.query_one("#component-grid-error", Static)
+        err.update(message)
+        err.set_class(bool(message), "-shown")
+
+    # ---- handlers -----------------------------------------------------------------------
+    @on(Select.Changed, "#component")
+    def _chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value is Select.NULL:
+            return
+        current = self.doc.table(self.section.key).get("name") if self._has_table() else None
+        if event.value != current:
+            self.post_message(self.ComponentChosen(self.section.key, str(event.value)))
+
+    @on(Input.Changed, "#component-grid")
+    def _component_grid(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.ComponentGrid(self.section.key, event.value, self))
+
+    @on(Button.Pressed, "#step-up,#step-down,#step-remove")
+    def _step_button(self, event: Button.Pressed) -> None:
+        event.stop()
+        action = (event.button.id or "").split("-", 1)[1]
+        self.post_message(self.StepButton(action, self.section.step_index))
+
+    def _has_table(self) -> bool:
+        return self.doc.has_table(self.section.key)

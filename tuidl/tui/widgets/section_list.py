@@ -1,0 +1,122 @@
+"""The pipeline outline: dataset, split, each step with its output shape, model, ..."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Label, ListItem, ListView
+
+from tuidl.tui.specdoc import Section, SpecDoc
+
+ADD_STEP = "add-step"
+
+
+class SectionList(ListView):
+    """A keyboard-first list of the spec's sections; the highlighted one is shown in the editor."""
+
+    class StepCommand(Message):
+        """``action`` is "add", "remove", "up" or "down", for step ``index`` (or the end)."""
+
+        def __init__(self, action: str, index: int | None) -> None:
+            super().__init__()
+            self.action = action
+            self.index = index
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("a", "step('add')", "Add step", id="step.add", show=False),
+        Binding("x,delete", "step('remove')", "Remove step", id="step.remove", show=False),
+        Binding("u,shift+up", "step('up')", "Step up", id="step.up", show=False),
+        Binding("d,shift+down", "step('down')", "Step down", id="step.down", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    SectionList { width: 30; height: 1fr; }
+    SectionList ListItem { height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.keys: list[str] = []
+
+    def show(
+        self, doc: SpecDoc, shapes: list[str], errors: dict[str, str], keep: str | None
+    ) -> None:
+        """Rebuild the rows from ``doc``; keep the highlight on section ``keep`` when it exists."""
+        rows: list[tuple[str, Text]] = []
+        for sec in doc.sections():
+            rows.append((sec.key, _row_text(doc, sec, shapes, errors)))
+            if sec.key == "split" and not doc.steps:
+                rows.append((ADD_STEP, Text("  + add step (a)", style="dim")))
+            if sec.is_step and sec.step_index == len(doc.steps) - 1:
+                rows.append((ADD_STEP, Text("  + add step (a)", style="dim")))
+        old_index = self.index or 0
+        self.keys = [k for k, _ in rows]
+        self.clear()
+        self.extend([ListItem(Label(t), name=k) for k, t in rows])
+        index = self.keys.index(keep) if keep in self.keys else min(old_index, len(rows) - 1)
+        self.index = index
+
+    @property
+    def current(self) -> str | None:
+        if self.index is None or not 0 <= self.index < len(self.keys):
+            return None
+        return self.keys[self.index]
+
+    def select_key(self, key: str) -> None:
+        if key in self.keys:
+            self.index = self.keys.index(key)
+
+    def action_step(self, action: str) -> None:
+        key = self.current or ""
+        index = int(key.split(".", 1)[1]) if key.startswith("preprocess.") else None
+        if action != "add" and index is None:
+            self.app.notify("select a preprocessing step first", severity="warning")
+            return
+        self.post_message(self.StepCommand(action, index))
+
+
+def _row_text(doc: SpecDoc, sec: Section, shapes: list[str], errors: dict[str, str]) -> Text:
+    bad = any(k == sec.key or k.startswith(sec.key + ".") for k in errors)
+    applies = doc.applies(sec.key)
+    mark = Text("! ", style="bold red") if bad else Text("  ")
+    if sec.is_step:
+        i = sec.step_index
+        name = doc.steps[i].get("name", "?")
+        shape = shapes[i] if i < len(shapes) else "?"
+        body = Text(f"{i + 1}. {name}", style="bold")
+        body.append(f"  {shape}", style="dim")
+        return mark + Text("  ") + body
+    label = f"{sec.title:<10}"
+    detail = _detail(doc, sec.key)
+    style = "dim strike" if not applies else ""
+    text = mark + Text(label, style="bold" if applies else "dim") + Text(detail, style=style)
+    if not applies:
+        text.append(" n/a", style="dim italic")
+    return text
+
+
+def _detail(doc: SpecDoc, key: str) -> str:
+    table = doc.data.get(key, {})
+    if key == "split":
+        return "/".join(
+            str(table.get(k, "?")) for k in ("num_training", "num_validation", "num_test")
+        )
+    if key == "training":
+        if table.get("epochs") is not None:
+            return f"{table['epochs']:g} ep · bs {table.get('batch_size', '?')}"
+        if table.get("iterations"):
+            return f"{table['iterations']} it · bs {table.get('batch_size', '?')}"
+        return ""
+    if key == "run":
+        return f"{doc.data.get('seed', 0)}" + (
+            f" · {doc.data['name']}" if doc.data.get("name") else ""
+        )
+    if key == "cv":
+        method = table.get("method", "kfold")
+        folds = doc.folds()
+        how = "holdout" if method == "holdout" else f"{folds}-fold"
+        return f"{how} · {doc.grid_points()} pts"
+    return str(table.get("name", "-"))
