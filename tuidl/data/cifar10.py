@@ -56,6 +56,19 @@ FETCH_HINT = (
     f"or {ARCHIVE}"
 )
 
+
+class RefusedGlobal(pickle.UnpicklingError):
+    """A pickle named a global outside the allow-list (``module.name`` in ``args[0]``)."""
+
+
+def _latin1_bytes(text: str, encoding: str = "utf-8") -> bytes:
+    """How Python 3 spells ``bytes`` in protocol 2 (``_codecs.encode(text, "latin1")``):
+    allowed so a batch re-pickled by Python 3 loads, but only for that one codec."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise RefusedGlobal(f"_codecs.encode with codec {encoding!r}")
+    return text.encode("latin-1")
+
+
 # The real files name exactly these globals. numpy 2 renamed numpy.core to numpy._core; both
 # spellings resolve to the function numpy itself uses to unpickle arrays, taken from
 # ndarray.__reduce__ so that the deprecated numpy.core module is never imported.
@@ -68,11 +81,8 @@ _ALLOWED = {
     # plain containers: protocol 2 spells sets as a call of builtins.set / frozenset
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
+    ("_codecs", "encode"): _latin1_bytes,
 }
-
-
-class RefusedGlobal(pickle.UnpicklingError):
-    """A pickle named a global outside the allow-list (``module.name`` in ``args[0]``)."""
 
 
 class SafeUnpickler(pickle.Unpickler):

@@ -122,7 +122,7 @@ def _check_X(source: str, label: str, X) -> np.ndarray:
         raise TuidlError(
             f"{source}: {label} has shape {X.shape}; expected (N, ...) with one row per image"
         )
-    if X.dtype.kind == "f":
+    if X.dtype.kind == "f" and X.size:
         rows = X.reshape(X.shape[0], -1)
         for start in range(0, rows.shape[0], _FINITE_CHUNK_ROWS):
             block = rows[start : start + _FINITE_CHUNK_ROWS]

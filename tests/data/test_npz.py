@@ -1,0 +1,134 @@
+"""A user's .npz: happy paths and every way it can be wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tuidl.data.npz import load_npz
+from tuidl.errors import TuidlError
+
+
+def _save(tmp_path, **arrays):
+    path = tmp_path / "mine.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def _rows(n=6, shape=(2, 3), dtype=np.float32):
+    return np.arange(n * np.prod(shape), dtype=dtype).reshape(n, *shape)
+
+
+def test_minimal(tmp_path):
+    ds = load_npz(_save(tmp_path, X=_rows(), y=np.array([0, 1, 2, 0, 1, 2])))
+    assert ds.X_train.shape == (6, 2, 3) and ds.image_shape == (2, 3)
+    assert ds.y_train.dtype == np.int64
+    assert ds.class_names == ("0", "1", "2") and ds.X_test is None
+
+
+def test_with_test_part_and_class_names(tmp_path):
+    path = _save(
+        tmp_path,
+        X=_rows(),
+        y=np.array([0, 1, 0, 1, 0, 1]),
+        X_test=_rows(3),
+        y_test=np.array([1, 1, 0]),
+        class_names=np.array(["cat", "dog"]),
+    )
+    ds = load_npz(path)
+    assert ds.class_names == ("cat", "dog")
+    assert ds.X_test.shape == (3, 2, 3) and ds.y_test.tolist() == [1, 1, 0]
+
+
+def test_whole_float_labels_are_accepted(tmp_path):
+    ds = load_npz(_save(tmp_path, X=_rows(), y=np.array([0.0, 1, 2, 0, 1, 2])))
+    assert ds.y_train.dtype == np.int64
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_and_inf_refused(tmp_path, bad):
+    X = _rows()
+    X[4, 1, 2] = bad
+    path = _save(tmp_path, X=X, y=np.zeros(6, dtype=int))
+    with pytest.raises(TuidlError, match=r"mine\.npz.*X_train.*row 4.*NaN and inf"):
+        load_npz(path)
+
+
+def test_nan_in_test_part_refused(tmp_path):
+    X_test = _rows(2)
+    X_test[1, 0, 0] = np.nan
+    path = _save(tmp_path, X=_rows(), y=np.zeros(6, int), X_test=X_test, y_test=[0, 0])
+    with pytest.raises(TuidlError, match=r"mine\.npz.*X_test"):
+        load_npz(path)
+
+
+def test_object_array_refused_without_unpickling(tmp_path):
+    X = np.empty(6, dtype=object)
+    X[:] = [{"a": 1}] * 6
+    path = _save(tmp_path, X=X, y=np.zeros(6, dtype=int))
+    with pytest.raises(TuidlError, match=r"mine\.npz.*'X' is an object array.*allow_pickle=False"):
+        load_npz(path)
+
+
+def test_shapes_disagree(tmp_path):
+    path = _save(tmp_path, X=_rows(6), y=np.zeros(5, dtype=int))
+    with pytest.raises(TuidlError, match=r"mine\.npz: X_train has 6 rows but y_train has 5"):
+        load_npz(path)
+
+
+def test_test_rows_shape_differs(tmp_path):
+    path = _save(tmp_path, X=_rows(), y=np.zeros(6, int), X_test=_rows(2, (3, 2)), y_test=[0, 0])
+    with pytest.raises(TuidlError, match=r"mine\.npz: X_test rows have shape \(3, 2\)"):
+        load_npz(path)
+
+
+def test_labels_out_of_range(tmp_path):
+    path = _save(tmp_path, X=_rows(), y=np.array([0, 1, 0, 2, 1, 0]), class_names=["a", "b"])
+    with pytest.raises(TuidlError, match=r"mine\.npz: y_train has label 2 at row 3.*0\.\.1"):
+        load_npz(path)
+
+
+def test_negative_label(tmp_path):
+    path = _save(tmp_path, X=_rows(), y=np.array([0, 1, -1, 0, 1, 0]))
+    with pytest.raises(TuidlError, match=r"label -1 at row 2"):
+        load_npz(path)
+
+
+def test_empty(tmp_path):
+    path = _save(tmp_path, X=np.zeros((0, 4), np.float32), y=np.zeros(0, int))
+    with pytest.raises(TuidlError, match=r"mine\.npz: the dataset is empty"):
+        load_npz(path)
+
+
+def test_missing_and_unknown_keys(tmp_path):
+    with pytest.raises(TuidlError, match=r"missing key\(s\) y"):
+        load_npz(_save(tmp_path, X=_rows()))
+    with pytest.raises(TuidlError, match=r"unexpected key\(s\) 'x_test'"):
+        load_npz(_save(tmp_path, X=_rows(), y=np.zeros(6, int), x_test=_rows()))
+
+
+def test_missing_file_and_not_npz(tmp_path):
+    with pytest.raises(TuidlError, match=r"nope\.npz: no such file"):
+        load_npz(tmp_path / "nope.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"PK\x03\x04 this is not really a zip")
+    with pytest.raises(TuidlError, match=r"junk\.npz"):
+        load_npz(junk)
+    single = tmp_path / "one.npy"
+    np.save(single, _rows())
+    with pytest.raises(TuidlError, match=r"one\.npy: is a single \.npy array"):
+        load_npz(single)
+
+
+def test_truncated_npz(tmp_path):
+    path = _save(tmp_path, X=_rows(200, (8, 8)), y=np.zeros(200, int))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(TuidlError, match=r"mine\.npz"):
+        load_npz(path)
+
+
+def test_string_labels_refused(tmp_path):
+    path = _save(tmp_path, X=_rows(), y=np.array(["a"] * 6))
+    with pytest.raises(TuidlError, match=r"y_train has dtype <U1; labels must be integers"):
+        load_npz(path)
