@@ -1,0 +1,235 @@
+"""The spec: TOML in and out, overrides, and validation errors that name the key path."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from exp_helpers import blobs_spec, registry
+
+from tuidl.errors import TuidlError
+from tuidl.experiment.spec import (
+    Spec,
+    dumps_toml,
+    load_spec,
+    loads_spec,
+    parse_override,
+    validate,
+)
+from tuidl.plugins.manager import load_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ISSUE_EXAMPLE = """
+[dataset]
+name = "cifar10"
+path = "data/cifar-10-batches-py"
+
+[split]
+num_training = 5000
+num_validation = 0
+num_test = 500
+
+[[preprocess]]
+name = "reshape"
+dtype = "float64"
+
+[model]
+name = "knn"
+k = 10
+distance = "l2"
+
+[cv]
+method = "kfold"     # or "holdout": score on the split's validation rows
+folds = 5
+
+[cv.grid]
+"model.k" = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
+"""
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return load_registry(entry_points=False)
+
+
+def test_issue_example_loads_validates_and_round_trips(reg):
+    spec = loads_spec(ISSUE_EXAMPLE)
+    assert spec.dataset.params == {"path": "data/cifar-10-batches-py"}
+    assert spec.cv.grid == {"model.k": [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]}
+    assert spec.preprocess[0].name == "reshape"
+    validate(spec, reg)
+    again = loads_spec(spec.to_toml())
+    assert again == spec
+    assert tomllib.loads(spec.to_toml())["cv"]["grid"]["model.k"][-1] == 100
+
+
+def test_examples_are_valid(reg):
+    files = sorted((ROOT / "examples").glob("*.toml"))
+    assert len(files) >= 8
+    for f in files:
+        validate(load_spec(f), reg)
+
+
+def test_knn_example_is_the_issue_spec():
+    spec = load_spec(ROOT / "examples" / "cs231n_knn.toml")
+    expected = loads_spec(ISSUE_EXAMPLE)
+    assert spec.split == expected.split and spec.cv == expected.cv
+    assert spec.model == expected.model and spec.preprocess == expected.preprocess
+
+
+def test_overrides_parse_toml_values_else_strings():
+    assert parse_override("optimizer.lr=1e-7") == ("optimizer.lr", 1e-7)
+    assert parse_override("model.k=5") == ("model.k", 5)
+    assert parse_override("split.shuffle=true") == ("split.shuffle", True)
+    assert parse_override("cv.grid.model.k=[1, 3]") == ("cv.grid.model.k", [1, 3])
+    assert parse_override("dataset.path=/data/cifar-10-batches-py") == (
+        "dataset.path",
+        "/data/cifar-10-batches-py",
+    )
+    with pytest.raises(TuidlError, match="KEY=VALUE"):
+        parse_override("model.k")
+
+
+def test_set_overrides_any_key_including_grid_and_preprocess_index(reg):
+    spec = loads_spec(
+        ISSUE_EXAMPLE,
+        [
+            "dataset.path=/x",
+            "model.k=3",
+            "preprocess.0.dtype=float32",
+            'cv.grid."model.distance"=["l1", "l2"]',
+            "cv.folds=3",
+        ],
+    )
+    assert spec.dataset.params["path"] == "/x"
+    assert spec.model.params["k"] == 3
+    assert spec.preprocess[0].params["dtype"] == "float32"
+    assert spec.cv.grid["model.distance"] == ["l1", "l2"]
+    assert spec.cv.folds == 3
+
+
+def test_preprocess_index_is_zero_based_and_checked():
+    with pytest.raises(TuidlError, match=r"preprocess\.1: the spec has 1 preprocess step.*0-based"):
+        loads_spec(ISSUE_EXAMPLE, ["preprocess.1.dtype=float32"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("bogus=1", r"^bogus: unknown key; allowed here: name, seed, dataset"),
+        ("split.num_train=1", r"^split\.num_train: unknown key"),
+        ("cv.method=loo", r"^cv\.method: got 'loo'; allowed: kfold, holdout"),
+        ("cv.folds=1", r"^cv\.folds: got 1; must be >= 2"),
+        ("split.num_training=0", r"^split\.num_training: got 0; must be >= 1"),
+        ("split.num_test=-1", r"^split\.num_test: got -1; must be >= 0"),
+        ("split.shuffle=3", r"^split\.shuffle: got 3; expected true or false"),
+        ("seed=x", r"^seed: got 'x'; expected an integer"),
+        ("model=3", r"^model: expected a table with a name"),
+    ],
+)
+def test_plain_table_errors_name_the_key(override, message):
+    with pytest.raises(TuidlError, match=message):
+        loads_spec(ISSUE_EXAMPLE, [override])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.name=forest", r"^model\.name: unknown model 'forest'; known: .*knn"),
+        ("model.kk=3", r"^model\.kk: unknown key; model knn takes k, distance"),
+        ("model.k=0", r"^model\.k: model knn: parameter 'k' got 0; allowed: an int >= 1"),
+        ("model.distance=cos", r"^model\.distance: .*allowed: one of 'l2', 'l1'"),
+        ("preprocess.0.dtype=int8", r"^preprocess\.0\.dtype: .*float32"),
+        ("dataset.name=mnist", r"^dataset\.name: unknown dataset 'mnist'"),
+        ("cv.grid.model.foo=[1]", r"^cv\.grid\.model\.foo: names nothing; model knn takes"),
+        ("cv.grid.model.k=[]", r"^cv\.grid\.model\.k: the list is empty"),
+        ("cv.grid.model.k=3", r"^cv\.grid\.model\.k: expected a list of values"),
+        ("cv.grid.model.k=[1, 0]", r"^cv\.grid point \(model\.k = 0\): model\.k: .*>= 1"),
+        ("cv.grid.split.num_training=[1]", r"^cv\.grid\.split\.num_training: .*fixed for a run"),
+        ("cv.grid.preprocess.3.dtype=[1]", r"preprocess step\(s\); indexes are 0-based"),
+        ("cv.grid.training.speed=[1]", r"^cv\.grid\.training\.speed: names nothing"),
+        ("cv.grid.loss.delta=[1.0]", r"^cv\.grid\.loss\.delta: names nothing; the spec has no"),
+        ("cv.method=holdout", r"^cv\.method: holdout .*split\.num_validation is 0"),
+    ],
+)
+def test_registry_errors_name_the_key_and_what_is_allowed(reg, override, message):
+    with pytest.raises(TuidlError, match=message):
+        validate(loads_spec(ISSUE_EXAMPLE, [override]), reg)
+
+
+def test_component_name_grid_values_are_validated(reg):
+    spec = blobs_spec()
+    spec.cv.grid = {"loss.name": ["svm", "hinge"]}
+    with pytest.raises(TuidlError, match=r"loss\.name = \"hinge\".*unknown loss 'hinge'"):
+        validate(spec, registry())
+
+
+def test_grid_may_switch_components_each_with_its_defaults():
+    spec = blobs_spec()
+    spec.cv.grid = {"loss.name": ["svm", "softmax"], "loss.delta": [1.0]}
+    with pytest.raises(TuidlError, match=r"loss softmax takes no params"):
+        validate(spec, registry())
+    spec.cv.grid = {"loss.name": ["svm", "squared_hinge", "softmax"]}
+    validate(spec, registry())
+
+
+def test_learnable_model_gets_default_tables():
+    spec = blobs_spec()
+    spec.loss = spec.init = spec.training = None
+    out = validate(spec, registry())
+    assert out.loss.name == "softmax" and out.init.name == "small_random"
+    assert out.training is not None and out.training.epochs == 10.0
+    assert out.init.params == {"scale": 0.01, "bias": 0.0}
+
+
+def test_training_errors():
+    with pytest.raises(TuidlError, match="either epochs or iterations"):
+        blobs_spec(training__iterations=10)
+    with pytest.raises(TuidlError, match=r"training\.sampling: got 'random'"):
+        blobs_spec(training__sampling="random")
+    with pytest.raises(TuidlError, match=r"training\.batch_size: got 0"):
+        blobs_spec(training__batch_size=0)
+
+
+def test_chain_order_checked_before_a_run(reg):
+    spec = loads_spec(ISSUE_EXAMPLE)
+    spec.preprocess.append(type(spec.preprocess[0])("whiten", {}))
+    with pytest.raises(TuidlError, match=r"^preprocess: whiten must come right after pca"):
+        validate(spec, reg)
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(TuidlError, match="does not exist"):
+        load_spec(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model\nname=")
+    with pytest.raises(TuidlError, match="not valid TOML"):
+        load_spec(bad)
+
+
+def test_writer_escapes_and_round_trips():
+    data = {
+        "name": 'a "quoted"\\ name\n',
+        "seed": 3,
+        "dataset": {"name": "npz", "path": "C:\\data\\x.npz"},
+        "model": {"name": "fc_net", "hidden_sizes": [100, 50], "dropout": 1.0, "reg": 2.5e4},
+        "cv": {"method": "kfold", "folds": 5, "grid": {"model.reg": [1e-7, 0.5, 3]}},
+    }
+    text = dumps_toml(data)
+    back = tomllib.loads(text)
+    assert back["name"] == data["name"]
+    assert back["dataset"]["path"] == data["dataset"]["path"]
+    assert back["model"]["dropout"] == 1.0 and isinstance(back["model"]["dropout"], float)
+    assert back["cv"]["grid"]["model.reg"] == [1e-7, 0.5, 3]
+    assert Spec.from_dict(back).to_dict()["model"]["hidden_sizes"] == [100, 50]
+
+
+def test_spec_new_templates_validate(reg):
+    from tuidl.cli.spec_cmd import template
+
+    for dataset in ("digits", "cifar10"):
+        text = template(dataset)
+        assert text.count("#") > 10  # commented
+        validate(loads_spec(text), reg)
