@@ -30,6 +30,8 @@ def fmt_acc(v: float | None) -> str:
 def fmt_seconds(s: float | None) -> str:
     if s is None or not math.isfinite(s):
         return "?"
+    if s < 10:
+        return f"{s:.1f}s"
     s = round(s)
     if s < 60:
         return f"{s}s"

@@ -1,0 +1,314 @@
+"""The minibatch loop: schedule, events, early stopping, divergence and cancellation."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from exp_helpers import blobs
+
+from tuidl.engine.init import SmallRandom
+from tuidl.engine.losses import SoftmaxLoss
+from tuidl.engine.models import LinearClassifier
+from tuidl.engine.optim import SGD
+from tuidl.experiment.trainer import (
+    Cancelled,
+    ListSink,
+    accuracy,
+    iterations_per_epoch,
+    train,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = blobs(n=400, seed=1)
+    return d.X_train[:300], d.y_train[:300], d.X_train[300:], d.y_train[300:]
+
+
+def model(seed=0, reg=1e-3):
+    m = LinearClassifier(reg=reg)
+    return m.setup(6, 3, SoftmaxLoss(), SmallRandom(), np.random.default_rng(seed))
+
+
+def test_iterations_per_epoch():
+    assert iterations_per_epoch(49000, 200, "replacement") == 245
+    assert iterations_per_epoch(100, 200, "replacement") == 1
+    assert iterations_per_epoch(101, 50, "epoch") == 3
+    assert iterations_per_epoch(101, 50, "replacement") == 2
+
+
+def test_epochs_events_and_learning(data):
+    X, y, Xv, yv = data
+    sink = ListSink()
+    m = model()
+    r = train(
+        m,
+        SGD(lr=0.05),
+        X,
+        y,
+        Xv,
+        yv,
+        rng=np.random.default_rng(0),
+        epochs=4,
+        batch_size=30,
+        sink=sink,
+        keep_best=False,
+    )
+    assert r.status == "ok" and r.iterations == 40 and r.epochs == 4.0
+    assert len(sink.loss_values) == 40
+    assert [e[0] for e in sink.epochs] == [1.0, 2.0, 3.0, 4.0]
+    assert r.val_acc == sink.epochs[-1][2] == accuracy(m, Xv, yv)
+    assert r.val_acc > 0.9
+    assert sink.loss_values[-1] < sink.loss_values[0]
+
+
+def test_iterations_ending_mid_epoch_get_a_last_check(data):
+    X, y, Xv, yv = data
+    sink = ListSink()
+    train(
+        model(),
+        SGD(lr=0.05),
+        X,
+        y,
+        Xv,
+        yv,
+        rng=np.random.default_rng(0),
+        iterations=25,
+        batch_size=30,
+        sink=sink,
+    )
+    assert [e[0] for e in sink.epochs] == [1.0, 2.0, 2.5]
+
+
+def test_lr_decays_once_per_epoch(data):
+    X, y, Xv, yv = data
+    sink = ListSink()
+    opt = SGD(lr=0.1, lr_decay=0.5)
+    train(
+        model(),
+        opt,
+        X,
+        y,
+        Xv,
+        yv,
+        rng=np.random.default_rng(0),
+        epochs=3,
+        batch_size=100,
+        sink=sink,
+    )
+    assert [e[3] for e in sink.epochs] == [0.1, 0.05, 0.025]
+    assert opt.lr == pytest.approx(0.0125)
+
+
+def test_same_rng_same_result_and_replacement_vs_epoch_sampling(data):
+    X, y, Xv, yv = data
+    runs = []
+    for sampling in ("replacement", "replacement", "epoch"):
+        sink = ListSink()
+        train(
+            model(),
+            SGD(lr=0.05),
+            X,
+            y,
+            Xv,
+            yv,
+            rng=np.random.default_rng(7),
+            epochs=2,
+            batch_size=40,
+            sampling=sampling,
+            sink=sink,
+        )
+        runs.append(sink.loss_values)
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+    assert len(runs[2]) == 2 * 8  # ceil(300 / 40) batches per shuffled epoch
+
+
+def test_full_batch_gradient_descent_is_deterministic_given_the_model(data):
+    X, y, Xv, yv = data
+    a, b = ListSink(), ListSink()
+    train(
+        model(),
+        SGD(lr=0.05),
+        X,
+        y,
+        Xv,
+        yv,
+        rng=np.random.default_rng(1),
+        epochs=3,
+        batch_size=300,
+        sampling="epoch",
+        sink=a,
+    )
+    train(
+        model(),
+        SGD(lr=0.05),
+        X,
+        y,
+        Xv,
+        yv,
+        rng=np.random.default_rng(2),
+        epochs=3,
+        batch_size=300,
+        sampling="epoch",
+        sink=b,
+    )
+    np.testing.assert_allclose(a.loss_values, b.loss_values, rtol=1e-6)
+
+
+def test_diverging_learning_rate_is_a_result_not_an_exception(data):
+    X, y, Xv, yv = data
+    X = X * 1e3
+    r = train(
+        model(reg=1e3),
+        SGD(lr=1e3),
+        X,
+        y,
+        Xv,
+        yv,
+        rng=np.random.default_rng(0),
+        epochs=5,
+        batch_size=30,
+    )
+    assert r.status == "diverged"
+    assert "lower optimizer.lr" in r.message and "learning rate 1000" in r.message
+    assert r.val_acc is None
+
+
+def test_cancel_is_checked_every_iteration(data):
+    X, y, Xv, yv = data
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 7
+
+    sink = ListSink()
+    with pytest.raises(Cancelled):
+        train(
+            model(),
+            SGD(lr=0.05),
+            X,
+            y,
+            Xv,
+            yv,
+            rng=np.random.default_rng(0),
+            epochs=5,
+            batch_size=30,
+            sink=sink,
+            cancel=cancel,
+        )
+    assert len(sink.loss_values) == 7
+
+
+class Scripted:
+    """A fake model whose validation accuracy follows a script, to test early stopping."""
+
+    learnable = True
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.params = {"W": np.zeros(1)}
+        self.checks = 0
+        self.state = 0
+        self.restored = None
+
+    def loss(self, X, y):
+        return 1.0, {"W": np.zeros(1)}
+
+    def predict(self, X):
+        # called twice per check: train sample first, then validation
+        self.checks += 1
+        acc = self.script[min((self.checks - 1) // 2, len(self.script) - 1)]
+        self.state = (self.checks - 1) // 2
+        n = len(X)
+        right = round(acc * n)
+        return np.r_[np.zeros(right, int), np.ones(n - right, int)]
+
+    def get_state(self):
+        return self.state
+
+    def set_state(self, s):
+        self.restored = s
+
+
+def test_early_stopping_with_patience_and_keep_best():
+    X = np.zeros((100, 1), np.float32)
+    y = np.zeros(100, int)
+    m = Scripted([0.5, 0.7, 0.6, 0.65, 0.69, 0.9])
+    r = train(
+        m,
+        SGD(lr=0.1),
+        X,
+        y,
+        X,
+        y,
+        rng=np.random.default_rng(0),
+        epochs=6,
+        batch_size=100,
+        patience=3,
+    )
+    assert r.epochs == 5.0  # stopped: epochs 3, 4, 5 did not beat epoch 2
+    assert r.val_acc == 0.7 and r.best_epoch == 2.0
+    assert m.restored == 1  # the state taken at the second check
+
+
+def test_events_are_buffered_not_per_iteration(data):
+    X, y, Xv, yv = data
+
+    class Counting(ListSink):
+        calls = 0
+
+        def losses(self, first, values):
+            Counting.calls += 1
+            super().losses(first, values)
+
+    sink = Counting()
+    X2 = np.repeat(X, 20, axis=0)
+    y2 = np.repeat(y, 20)
+    start = time.monotonic()
+    train(
+        model(),
+        SGD(lr=0.01),
+        X2,
+        y2,
+        Xv,
+        yv,
+        rng=np.random.default_rng(0),
+        epochs=2,
+        batch_size=10,
+        sink=sink,
+        flush_seconds=0.5,
+    )
+    elapsed = time.monotonic() - start
+    assert len(sink.loss_values) == 2 * 600
+    assert Counting.calls <= 2 + 1 + elapsed / 0.5 + 1
+
+
+def test_train_accuracy_uses_a_bounded_sample(data):
+    X, y, Xv, yv = data
+
+    class Spy(LinearClassifier):
+        sizes: ClassVar[list[int]] = []
+
+        def predict(self, X):
+            Spy.sizes.append(len(X))
+            return super().predict(X)
+
+    m = Spy(reg=1e-3).setup(6, 3, SoftmaxLoss(), SmallRandom(), np.random.default_rng(0))
+    train(
+        m,
+        SGD(lr=0.05),
+        X,
+        y,
+        Xv,
+        yv,
+        rng=np.random.default_rng(0),
+        epochs=1,
+        batch_size=30,
+        train_sample=50,
+    )
+    assert Spy.sizes == [50, 100]
