@@ -128,6 +128,14 @@ class WorkbenchApp(App[None]):
     def running(self) -> bool:
         return self._starting or (self.live is not None and not self.live.finished_states)
 
+    def problems(self) -> dict[str, str]:
+        """The spec's problems plus preprocessing steps whose output shape can't be computed."""
+        errors = self.doc.errors()
+        for i, shape in enumerate(self.pipeline.shapes()):
+            if shape.startswith("error:"):
+                errors.setdefault(f"preprocess.{i}", shape.removeprefix("error: "))
+        return errors
+
     def _refresh_status(self) -> None:
         t = Text()
         name = str(self.spec_path) if self.spec_path else "untitled spec"
@@ -251,7 +259,7 @@ class WorkbenchApp(App[None]):
                 f"run {self.run_id} is still going; cancel it first (ctrl+g)", severity="warning"
             )
             return
-        errors = self.doc.errors()
+        errors = self.problems()
         if errors:
             key, message = next(iter(errors.items()))
             self.notify(f"fix the spec first: {message}", severity="error", timeout=8)

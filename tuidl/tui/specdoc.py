@@ -327,9 +327,7 @@ class SpecDoc:
         comp = self.component("model")
         if comp is None:
             return None
-        if comp.key not in self._learnable_cache:
-            self._learnable_cache[comp.key] = component_learnable(comp)
-        return self._learnable_cache[comp.key]
+        return self._learnable_of(comp)
 
     def applies(self, section: str) -> bool:
         """Whether a section matters for the chosen model (loss, optimizer... don't for kNN)."""
@@ -339,11 +337,21 @@ class SpecDoc:
 
     def not_applicable_hint(self, section: str) -> str:
         model = self.data.get("model", {}).get("name", "this model")
+        others = [
+            c.key
+            for c in self.registry.components["model"].values()
+            if c.key != model and self._learnable_of(c)
+        ]
+        hint = f" (such as {' or '.join(others[:2])})" if others else ""
         return (
             f"{model} is fitted directly, not trained by gradient descent, so "
-            f"{section} settings don't apply. Choose a learnable model (e.g. softmax, svm, "
-            "two_layer) to edit them."
+            f"{section} settings don't apply. Choose a learnable model{hint} to edit them."
         )
+
+    def _learnable_of(self, comp: Component) -> bool | None:
+        if comp.key not in self._learnable_cache:
+            self._learnable_cache[comp.key] = component_learnable(comp)
+        return self._learnable_cache[comp.key]
 
     # ---- validation and shapes ----------------------------------------------------------
     def errors(self) -> dict[str, str]:

@@ -64,6 +64,12 @@ class ParamRow(Vertical):
         self.param = param
         self.value = value
         self.grid_text = grid_text  # None: this param can't be searched
+        # what the controls showed last: controls also post Changed when they mount, and
+        # those echoes must not count as edits
+        self._last: dict[bool, object] = {
+            False: value if param.type in ("bool", "choice") else format_value(value),
+            True: grid_text or "",
+        }
 
     @property
     def key(self) -> str:
@@ -115,7 +121,8 @@ class ParamRow(Vertical):
 
     # ---- what the panel calls -----------------------------------------------------------
     def set_error(self, message: str) -> None:
-        self.query_one(".error", Static).update(message)
+        for error in self.query(".error"):
+            error.update(message)
         self.set_class(bool(message), "-invalid")
 
     @property
@@ -123,26 +130,31 @@ class ParamRow(Vertical):
         return str(self.query_one(".error", Static).render()) if self.has_class("-invalid") else ""
 
     # ---- handlers -----------------------------------------------------------------------
+    def _post(self, value: object, grid: bool) -> None:
+        if self._last[grid] == value:
+            return
+        self._last[grid] = value
+        self.post_message(self.Edited(self, value, grid=grid))
+
     @on(Input.Changed, "#value")
     def _value_text(self, event: Input.Changed) -> None:
         event.stop()
-        self.post_message(self.Edited(self, event.value, grid=False))
+        self._post(event.value, grid=False)
 
     @on(Checkbox.Changed, "#value")
     def _value_bool(self, event: Checkbox.Changed) -> None:
         event.stop()
-        self.post_message(self.Edited(self, event.value, grid=False))
+        self._post(event.value, grid=False)
 
     @on(Select.Changed, "#value")
     def _value_choice(self, event: Select.Changed) -> None:
         event.stop()
-        value = None if event.value is Select.NULL else event.value
-        self.post_message(self.Edited(self, value, grid=False))
+        self._post(None if event.value is Select.NULL else event.value, grid=False)
 
     @on(Input.Changed, "#grid")
     def _grid_text(self, event: Input.Changed) -> None:
         event.stop()
-        self.post_message(self.Edited(self, event.value, grid=True))
+        self._post(event.value, grid=True)
 
     def on_descendant_focus(self) -> None:
         self.post_message(self.Focused(self))

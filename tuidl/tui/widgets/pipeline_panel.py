@@ -202,6 +202,8 @@ class PipelinePanel(Horizontal):
     # ---- handlers -----------------------------------------------------------------------
     @on(SectionList.Highlighted, "#sections")
     def _highlighted(self, event: SectionList.Highlighted) -> None:
+        if event.list_view.rebuilding:
+            return
         key = event.item.name if event.item is not None else None
         if key and key != self._shown:
             self.show_section(key)

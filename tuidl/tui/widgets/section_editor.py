@@ -75,10 +75,13 @@ class SectionEditor(VerticalScroll):
         self.doc = doc
         self.section = section
         self.note = note
+        self._last_grid = doc.grid_text(section.key, "name") if section.kind else ""
 
     def compose(self) -> ComposeResult:
         doc, sec = self.doc, self.section
-        title = LONG_TITLES.get(sec.key) or f"Preprocessing step {sec.step_index + 1}"
+        title = LONG_TITLES.get(sec.key) or (
+            f"Preprocessing step {sec.step_index + 1}" if sec.is_step else sec.title
+        )
         yield Static(Text(title), classes="title")
         applies = doc.applies(sec.key)
         if not applies:
@@ -159,6 +162,9 @@ class SectionEditor(VerticalScroll):
     @on(Input.Changed, "#component-grid")
     def _component_grid(self, event: Input.Changed) -> None:
         event.stop()
+        if event.value == self._last_grid:
+            return
+        self._last_grid = event.value
         self.post_message(self.ComponentGrid(self.section.key, event.value, self))
 
     @on(Button.Pressed, "#step-up,#step-down,#step-remove")

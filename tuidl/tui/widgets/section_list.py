@@ -7,11 +7,27 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Label, ListItem, ListView
+from textual.widgets import ListItem, ListView
 
 from tuidl.tui.specdoc import Section, SpecDoc
 
 ADD_STEP = "add-step"
+
+
+class _Row(ListItem):
+    """One outline row; draws its own text so it can be updated before it is mounted."""
+
+    def __init__(self, text: Text, key: str) -> None:
+        super().__init__(name=key)
+        self.text = text
+
+    def render(self) -> Text:
+        return self.text
+
+    def set_text(self, text: Text) -> None:
+        if text != self.text:
+            self.text = text
+            self.refresh()
 
 
 class SectionList(ListView):
@@ -44,20 +60,42 @@ class SectionList(ListView):
     def show(
         self, doc: SpecDoc, shapes: list[str], errors: dict[str, str], keep: str | None
     ) -> None:
-        """Rebuild the rows from ``doc``; keep the highlight on section ``keep`` when it exists."""
+        """Redraw the rows from ``doc``; keep the highlight on section ``keep`` when it exists.
+
+        Same rows as before (any edit that isn't structural): labels are updated in place.
+        Otherwise the items are rebuilt and the highlight restored once they are mounted.
+        """
+        width = max(self.size.width - 2, 20) if self.size.width else 26
         rows: list[tuple[str, Text]] = []
         for sec in doc.sections():
-            rows.append((sec.key, _row_text(doc, sec, shapes, errors)))
+            rows.append((sec.key, _row_text(doc, sec, shapes, errors, width)))
             if sec.key == "split" and not doc.steps:
                 rows.append((ADD_STEP, Text("  + add step (a)", style="dim")))
             if sec.is_step and sec.step_index == len(doc.steps) - 1:
                 rows.append((ADD_STEP, Text("  + add step (a)", style="dim")))
+        keys = [k for k, _ in rows]
+        if keys == self.keys and len(self.children) == len(rows):
+            for item, (_, text) in zip(self.query(_Row), rows, strict=False):
+                item.set_text(text)
+            if keep in keys and self.index != keys.index(keep):
+                self.index = keys.index(keep)
+            return
         old_index = self.index or 0
-        self.keys = [k for k, _ in rows]
+        self.keys = keys
+        index = keys.index(keep) if keep in keys else min(old_index, len(rows) - 1)
+        self._rebuilding = True
+        self._pending = index
         self.clear()
-        self.extend([ListItem(Label(t), name=k) for k, t in rows])
-        index = self.keys.index(keep) if keep in self.keys else min(old_index, len(rows) - 1)
-        self.index = index
+        self.extend([_Row(t, k) for k, t in rows])
+        self.call_after_refresh(self._restore)
+
+    def _restore(self) -> None:
+        self.index = self._pending
+        self._rebuilding = False
+
+    @property
+    def rebuilding(self) -> bool:
+        return getattr(self, "_rebuilding", False)
 
     @property
     def current(self) -> str | None:
@@ -67,7 +105,10 @@ class SectionList(ListView):
 
     def select_key(self, key: str) -> None:
         if key in self.keys:
-            self.index = self.keys.index(key)
+            if self.rebuilding:
+                self._pending = self.keys.index(key)
+            else:
+                self.index = self.keys.index(key)
 
     def action_step(self, action: str) -> None:
         key = self.current or ""
@@ -78,7 +119,9 @@ class SectionList(ListView):
         self.post_message(self.StepCommand(action, index))
 
 
-def _row_text(doc: SpecDoc, sec: Section, shapes: list[str], errors: dict[str, str]) -> Text:
+def _row_text(
+    doc: SpecDoc, sec: Section, shapes: list[str], errors: dict[str, str], width: int
+) -> Text:
     bad = any(k == sec.key or k.startswith(sec.key + ".") for k in errors)
     applies = doc.applies(sec.key)
     mark = Text("! ", style="bold red") if bad else Text("  ")
@@ -86,16 +129,21 @@ def _row_text(doc: SpecDoc, sec: Section, shapes: list[str], errors: dict[str, s
         i = sec.step_index
         name = doc.steps[i].get("name", "?")
         shape = shapes[i] if i < len(shapes) else "?"
-        body = Text(f"{i + 1}. {name}", style="bold")
-        body.append(f"  {shape}", style="dim")
+        if shape.startswith("error"):
+            short, style = "✗ shape", "bold red"
+        else:
+            short, style = "→ " + shape.removeprefix("(N, ").removesuffix(")"), "dim"
+        head = f"{i + 1}. "
+        room = width - len(mark) - 2 - len(head) - len(short) - 1
+        if len(name) > room:
+            name = name[: max(room - 1, 3)] + "…"
+        body = Text(head + name, style="bold")
+        body.append(" " + short, style=style)
         return mark + Text("  ") + body
     label = f"{sec.title:<10}"
-    detail = _detail(doc, sec.key)
-    style = "dim strike" if not applies else ""
-    text = mark + Text(label, style="bold" if applies else "dim") + Text(detail, style=style)
     if not applies:
-        text.append(" n/a", style="dim italic")
-    return text
+        return mark + Text(label, style="dim") + Text("n/a", style="dim italic")
+    return mark + Text(label, style="bold") + Text(_detail(doc, sec.key))
 
 
 def _detail(doc: SpecDoc, key: str) -> str:
