@@ -448,24 +448,38 @@ def check_dataset(component: Component, rng: np.random.Generator) -> list[str]:
         raise Skipped(f"cannot load with default params: {exc}") from exc
     X, y = np.asarray(data.X_train), np.asarray(data.y_train)
     expect(X.ndim >= 2 and len(X) > 0, "X_train", f"expected (N, ...) rows, got shape {X.shape}")
-    expect(
-        y.shape == (len(X),) and y.dtype.kind in "iu",
-        "y_train",
-        f"expected ({len(X)},) integer labels, got {y.shape} {y.dtype}",
-    )
     names = tuple(getattr(data, "class_names", ()))
-    expect(
-        len(names) > int(y.max()) and int(y.min()) >= 0,
-        "labels in range",
-        f"labels span [{y.min()}, {y.max()}] but there are {len(names)} class names",
-    )
+    if getattr(data, "targets", "class") == "multilabel":  # the multi-label extension
+        expect(
+            y.shape == (len(X), len(names)) and y.dtype.kind in "iub",
+            "y_train",
+            f"expected ({len(X)}, {len(names)}) 0/1 attribute targets, got {y.shape} {y.dtype}",
+        )
+        expect(
+            y.size == 0 or (int(y.min()) >= 0 and int(y.max()) <= 1),
+            "labels in range",
+            f"attribute targets span [{y.min()}, {y.max()}]; expected 0/1",
+        )
+    else:
+        expect(
+            y.shape == (len(X),) and y.dtype.kind in "iu",
+            "y_train",
+            f"expected ({len(X)},) integer labels, got {y.shape} {y.dtype}",
+        )
+        expect(
+            len(names) > int(y.max()) and int(y.min()) >= 0,
+            "labels in range",
+            f"labels span [{y.min()}, {y.max()}] but there are {len(names)} class names",
+        )
     shape = tuple(getattr(data, "image_shape", X.shape[1:]))
     expect(shape == X.shape[1:], "image_shape", f"image_shape {shape} vs rows {X.shape[1:]}")
     Xt, yt = getattr(data, "X_test", None), getattr(data, "y_test", None)
     expect((Xt is None) == (yt is None), "test part", "X_test and y_test must both be set or None")
     if Xt is not None:
         expect(
-            np.asarray(Xt).shape[1:] == X.shape[1:] and len(Xt) == len(yt),
+            np.asarray(Xt).shape[1:] == X.shape[1:]
+            and np.shape(yt)[0] == len(Xt)
+            and np.shape(yt)[1:] == y.shape[1:],
             "test part",
             f"X_test {np.shape(Xt)} / y_test {np.shape(yt)} vs rows {X.shape[1:]}",
         )
