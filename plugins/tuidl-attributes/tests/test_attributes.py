@@ -167,3 +167,23 @@ def test_linear_model_learns_digit_attributes_with_metrics(registry):
     assert report["mean"]["accuracy"] == pytest.approx(float(np.mean(pred == Y[held])))
     assert report["mean"]["accuracy"] > 0.85
     assert all(m["accuracy"] > 0.8 for m in report["attributes"].values())
+
+
+def test_example_spec_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from tuidl.cli import main
+    from tuidl.plugins.manager import reset_registry
+
+    monkeypatch.setenv("TUIDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "attributes")
+    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_attributes.toml"
+    argv = ["run", str(spec), "--workers", "1", "--store", str(tmp_path / "runs.sqlite")]
+    reset_registry()  # the process-wide registry must see this environment
+    try:
+        code = main([*argv, "--no-charts"])
+    finally:
+        reset_registry()
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "digits_attributes" in out and "status finished" in out

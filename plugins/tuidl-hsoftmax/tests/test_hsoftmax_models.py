@@ -65,3 +65,23 @@ def test_models_train_and_predict_with_it(registry, name):
     pred = model.predict(X)
     assert pred.shape == y.shape
     assert np.mean(pred == y) > 0.95
+
+
+def test_spec_grid_over_softmax_and_hsoftmax_runs(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from tuidl.cli import main
+    from tuidl.plugins.manager import reset_registry
+
+    monkeypatch.setenv("TUIDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "hsoftmax")
+    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_hsoftmax.toml"
+    argv = ["run", str(spec), "--workers", "1", "--store", str(tmp_path / "runs.sqlite")]
+    reset_registry()  # the process-wide registry must see this environment
+    try:
+        code = main([*argv, "--no-charts", "--set", "training.iterations=100"])
+    finally:
+        reset_registry()
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "hsoftmax" in out and "status finished" in out
