@@ -42,7 +42,8 @@ __version__ = "0.1.0"
 README = """\
 # $dist
 
-$title: a $kind for [tuidl](https://example.invalid/tuidl), written as a tuidl plugin.
+$title: a $kind for tuidl (a terminal workbench for classic neural-network experiments),
+written as a tuidl plugin.
 
 ## Install and test
 
