@@ -142,7 +142,7 @@ class WorkbenchApp(App[None]):
         t.append(name, style="bold")
         if self.modified:
             t.append(" (modified)", style="italic")
-        errors = self.doc.errors()
+        errors = self.problems()
         points, folds = self.doc.grid_points(), self.doc.folds()
         plural = ("s" if points != 1 else "", "s" if folds != 1 else "")
         t.append(f" · {points} config{plural[0]} × {folds} fold{plural[1]}")
@@ -160,6 +160,10 @@ class WorkbenchApp(App[None]):
     @on(PipelinePanel.SpecChanged)
     def _spec_changed(self) -> None:
         self.modified = True
+        self._refresh_status()
+
+    @on(PipelinePanel.Redrawn)
+    def _pipeline_redrawn(self) -> None:
         self._refresh_status()
 
     @on(PipelinePanel.AddStepRequested)
@@ -336,7 +340,7 @@ class WorkbenchApp(App[None]):
         """Draw a run (live or stored) in the Run and Results tabs."""
         self.view = view
         self.query_one(RunPanel).show(view, force_charts=view.finished_states)
-        self.query_one(ResultsTable).show(view)
+        self.query_one(ResultsTable).show(view, force=view.finished_states)
         self._refresh_status()
 
     def open_run(self, run_id: str, how: str = "show") -> None:

@@ -19,6 +19,8 @@ from textual.widgets import Static, Tab, Tabs
 from tuidl.tui.backend import RunView
 
 MAX_HZ = 4.0
+
+
 PANES = (("curves", "Curves"), ("cv", "CV"), ("heatmap", "Heatmap"), ("confusion", "Confusion"))
 
 
@@ -46,7 +48,7 @@ class ChartsView(Vertical):
         self.active = "curves"
 
     def compose(self) -> ComposeResult:
-        from textual_plotext import PlotextPlot
+        from tuidl.tui.widgets.chart_plot import ChartPlot as PlotextPlot
 
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label in PANES], id="chart-tabs")
         with Grid(id="chart-grid"):
@@ -68,14 +70,14 @@ class ChartsView(Vertical):
     def on_mount(self) -> None:
         from tuidl import charts
 
-        charts.draw_loss(self._plt("loss"), [], [])
-        charts.draw_accuracy(self._plt("acc"), [], [], [])
-        charts.draw_cv(self._plt("cv"), [], [], "value")
-        charts.draw_confusion(self._plt("confusion"), [], [])
+        self._plot("loss").draw(charts.draw_loss, [], [])
+        self._plot("acc").draw(charts.draw_accuracy, [], [], [])
+        self._plot("cv").draw(charts.draw_cv, [], [], "value")
+        self._plot("confusion").draw(charts.draw_confusion, [], [])
         self.query_one("#plot-heatmap").display = False
 
-    def _plt(self, name: str):
-        return self.query_one(f"#plot-{name}").plt
+    def _plot(self, name: str):
+        return self.query_one(f"#plot-{name}")
 
     # ---- public -------------------------------------------------------------------------
     def select(self, key: str) -> None:
@@ -91,8 +93,6 @@ class ChartsView(Vertical):
     def clear(self) -> None:
         self._drawn.clear()
         self.on_mount()
-        for plot in self.query("PlotextPlot"):
-            plot.refresh()
 
     def show(self, view: RunView, force: bool = False) -> None:
         """Redraw from ``view``, at most :data:`MAX_HZ` times a second (unless ``force``)."""
@@ -124,27 +124,34 @@ class ChartsView(Vertical):
         c = view.curves
         loss_key = (c.label, len(c.iterations), c.losses[-1:] if c.losses else None)
         if self._changed("loss", loss_key):
-            plt = self._plt("loss")
-            charts.draw_loss(plt, c.iterations, c.losses)
-            if c.label:
-                plt.title(f"loss · {c.label}")
-            self.query_one("#plot-loss").refresh()
+            title = f"loss · {c.label}" if c.label else None
+            if not c.iterations and view.finished_states:
+                title = "training loss: no curves (a model fitted directly, like kNN)"
+            self._plot("loss").draw(
+                charts.draw_loss, list(c.iterations), list(c.losses), title=title
+            )
         acc_key = (c.label, tuple(c.epochs), tuple(c.train_acc), tuple(c.val_acc))
         if self._changed("acc", acc_key):
-            charts.draw_accuracy(self._plt("acc"), c.epochs, c.train_acc, c.val_acc)
-            self.query_one("#plot-acc").refresh()
+            self._plot("acc").draw(
+                charts.draw_accuracy, list(c.epochs), list(c.train_acc), list(c.val_acc)
+            )
         self._draw_search(view)
         conf_key = (repr(view.confusion), tuple(view.class_names))
         if self._changed("confusion", conf_key):
-            plt = self._plt("confusion")
             if view.confusion:
-                charts.draw_confusion(plt, view.confusion, view.class_names)
+                title = None
                 if view.test_accuracy is not None:
-                    plt.title(f"confusion of the best (test acc {view.test_accuracy:.4f})")
+                    title = f"confusion of the best (test acc {view.test_accuracy:.4f})"
+                self._plot("confusion").draw(
+                    charts.draw_confusion, view.confusion, list(view.class_names), title=title
+                )
             else:
-                charts.draw_confusion(plt, [], [])
-                plt.title("confusion matrix: after the best is retrained and tested")
-            self.query_one("#plot-confusion").refresh()
+                self._plot("confusion").draw(
+                    charts.draw_confusion,
+                    [],
+                    [],
+                    title="confusion matrix: after the best is retrained and tested",
+                )
 
     def _draw_search(self, view: RunView) -> None:
         from tuidl import charts
@@ -154,7 +161,6 @@ class ChartsView(Vertical):
         scores = [tuple(t.fold_scores) for t in view.trials]
         cv_key = (tuple(keys), tuple(scores))
         if self._changed("cv", cv_key):
-            plt = self._plt("cv")
             if len(keys) == 1:
                 values = list(grid[keys[0]])
                 by_value: list[list[float | None]] = [[] for _ in values]
@@ -162,15 +168,15 @@ class ChartsView(Vertical):
                     v = t.params.get(keys[0])
                     if v in values:
                         by_value[values.index(v)].extend(t.fold_scores)
-                charts.draw_cv(plt, values, by_value, keys[0])
+                self._plot("cv").draw(charts.draw_cv, values, by_value, keys[0])
             else:
                 # several keys: one x position per configuration, labelled by its number
                 labels = [f"#{t.index + 1}" for t in view.trials]
-                charts.draw_cv(plt, labels, [list(t.fold_scores) for t in view.trials], "config")
-            self.query_one("#plot-cv").refresh()
+                folds = [list(t.fold_scores) for t in view.trials]
+                self._plot("cv").draw(charts.draw_cv, labels, folds, "config")
         heat_key = (tuple(keys), tuple((t.mean,) for t in view.trials))
         if self._changed("heatmap", heat_key):
-            plot = self.query_one("#plot-heatmap")
+            plot = self._plot("heatmap")
             empty = self.query_one("#heatmap-empty")
             two = len(keys) == 2
             plot.display, empty.display = two, not two
@@ -181,8 +187,7 @@ class ChartsView(Vertical):
                     a, b = t.params.get(keys[0]), t.params.get(keys[1])
                     if a in ys and b in xs and t.mean is not None:
                         means[ys.index(a)][xs.index(b)] = t.mean
-                charts.draw_heatmap(plot.plt, xs, ys, means, keys[1], keys[0])
-                plot.refresh()
+                plot.draw(charts.draw_heatmap, xs, ys, means, keys[1], keys[0])
 
     # ---- handlers -----------------------------------------------------------------------
     @on(Tabs.TabActivated, "#chart-tabs")

@@ -24,6 +24,9 @@ class PipelinePanel(Horizontal):
     class SpecChanged(Message):
         """The spec was edited (the app marks it modified and refreshes the status bar)."""
 
+    class Redrawn(Message):
+        """The outline was redrawn (shapes or problems may have changed)."""
+
     class AddStepRequested(Message):
         """The user asked to add a step (the app opens the step picker)."""
 
@@ -99,6 +102,7 @@ class PipelinePanel(Horizontal):
 
     def refresh_outline(self, keep: str | None = None) -> None:
         self.query_one(SectionList).show(self.doc, self.shapes(), self.doc.errors(), keep)
+        self.post_message(self.Redrawn())
 
     def show_section(self, key: str | None) -> None:
         if key is None:

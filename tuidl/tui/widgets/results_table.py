@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,6 +21,7 @@ from textual.widgets import DataTable, Static
 
 from tuidl.tui.backend import RunView, TrialRow
 
+MAX_HZ = 1.0
 FIXED_COLUMNS = ("mean ± std", "folds", "train", "time", "status")
 
 
@@ -44,6 +46,11 @@ class ResultsTable(Vertical):
         self.sort_column = "mean ± std"
         self.sort_reverse = True
         self._columns: list[str] = []
+        self._rows: dict[str, list[Text]] = {}
+        self._order: list[str] = []
+        self._dirty = False
+        self._last_draw = 0.0
+        self._flush_timer = None
 
     def compose(self) -> ComposeResult:
         yield Static("no results yet", id="summary")
@@ -52,13 +59,59 @@ class ResultsTable(Vertical):
         yield Static("", id="detail", markup=False)
 
     # ---- public -------------------------------------------------------------------------
-    def show(self, view: RunView) -> None:
+    def show(self, view: RunView, force: bool = False) -> None:
+        """Draw ``view``, lazily: a hidden table only remembers it, and while a run goes on a
+        visible one redraws at most :data:`MAX_HZ` times a second (a DataTable redraw costs
+        tens of milliseconds, and the event loop must stay responsive)."""
         self.view = view
-        self.query_one("#summary", Static).update(_summary(view))
+        now = time.monotonic()
+        if not force and (not self._visible() or now - self._last_draw < 1.0 / MAX_HZ):
+            self._dirty = True
+            if self._visible() and self._flush_timer is None:
+                self._flush_timer = self.set_timer(1.0 / MAX_HZ, self._flush)
+            return
+        self._dirty = False
+        self._last_draw = now
+        self._draw(view)
+
+    def _visible(self) -> bool:
+        pane = self.parent
+        return bool(
+            self.is_mounted
+            and (pane is None or pane.display)
+            and self.screen.is_active
+            and self.app.query_one("#tabs").active == getattr(pane, "id", None)
+        )
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        if self._dirty and self.view is not None:
+            self.show(self.view, force=True)
+
+    def on_show(self) -> None:
+        if self._dirty and self.view is not None:
+            self.show(self.view, force=True)
+
+    def _draw(self, view: RunView) -> None:
+        """Update the table from ``view``: cells in place when the rows are the same ones."""
+        self._set_static("#summary", _summary(view))
         keys = view.grid_keys
         columns = ["#", *[_short(k) for k in keys], *FIXED_COLUMNS]
         table = self.query_one(DataTable)
         selected = self._selected_index()
+        rows = {str(t.index): self._cells(t, view) for t in view.trials}
+        order = [str(t.index) for t in self._sorted(view.trials)]
+        same_rows = columns == self._columns and list(self._rows) == sorted(rows, key=int)
+        if same_rows and order == self._order:
+            col_keys = ["#", *keys, *FIXED_COLUMNS]
+            for key, cells in rows.items():
+                old = self._rows[key]
+                for col, new, before in zip(col_keys, cells, old, strict=True):
+                    if new != before:
+                        table.update_cell(key, col, new, update_width=True)
+            self._rows = rows
+            self._show_detail()
+            return
         if columns != self._columns:
             table.clear(columns=True)
             for label, key in zip(columns, ["#", *keys, *FIXED_COLUMNS], strict=True):
@@ -68,27 +121,38 @@ class ResultsTable(Vertical):
                 self.sort_column = "mean ± std"
         else:
             table.clear()
-        for trial in self._sorted(view.trials):
-            best = trial.index == view.best_index
-            cells = [_cell(f"{trial.index + 1}{' ★' if best else ''}", best)]
-            cells += [_cell(_fmt(trial.params.get(k)), best) for k in keys]
-            cells += [
-                _cell(_mean_std(trial), best),
-                _cell(" ".join(_score(s) for s in trial.fold_scores) or "-", best),
-                _cell(_score(trial.train_acc), best),
-                _cell(f"{trial.seconds:.1f}s" if trial.seconds is not None else "-", best),
-                _status_cell(trial),
-            ]
-            table.add_row(*cells, key=str(trial.index))
+        for key in order:
+            table.add_row(*rows[key], key=key)
+        self._rows = {k: rows[k] for k in sorted(rows, key=int)}
+        self._order = order
         if selected is not None:
             with contextlib.suppress(Exception):
                 table.move_cursor(row=table.get_row_index(str(selected)))
         self._show_detail()
 
+    def _cells(self, trial: TrialRow, view: RunView) -> list[Text]:
+        best = trial.index == view.best_index
+        cells = [_cell(f"{trial.index + 1}{' ★' if best else ''}", best)]
+        cells += [_cell(_fmt(trial.params.get(k)), best) for k in view.grid_keys]
+        cells += [
+            _cell(_mean_std(trial), best),
+            _cell(" ".join(_score(s) for s in trial.fold_scores) or "-", best),
+            _cell(_score(trial.train_acc), best),
+            _cell(f"{trial.seconds:.1f}s" if trial.seconds is not None else "-", best),
+            _status_cell(trial),
+        ]
+        return cells
+
+    def _set_static(self, selector: str, text) -> None:
+        widget = self.query_one(selector, Static)
+        if getattr(widget, "_shown_text", None) != text:
+            widget._shown_text = text
+            widget.update(text)
+
     def clear(self) -> None:
         self.view = None
         self.query_one(DataTable).clear(columns=True)
-        self._columns = []
+        self._columns, self._rows, self._order = [], {}, []
         self.query_one("#summary", Static).update("no results yet")
         self.query_one("#detail", Static).update("")
 
@@ -116,9 +180,8 @@ class ResultsTable(Vertical):
         return sorted(trials, key=key, reverse=self.sort_reverse)
 
     def action_sort(self) -> None:
-        order = [c.key.value for c in self.query_one(DataTable).columns.values()]
-        if not order:
-            return
+        keys = self.view.grid_keys if self.view is not None else []
+        order = ["mean ± std", "#", *keys, "train", "time", "status"]
         i = order.index(self.sort_column) if self.sort_column in order else -1
         self.sort_column = order[(i + 1) % len(order)]
         self.sort_reverse = self.sort_column in ("mean ± std", "train")
@@ -129,8 +192,9 @@ class ResultsTable(Vertical):
         self._resort()
 
     def _resort(self) -> None:
+        self._order = []
         if self.view is not None:
-            self.show(self.view)
+            self.show(self.view, force=True)
         self.app.notify(
             f"sorted by {self.sort_column} ({'descending' if self.sort_reverse else 'ascending'})",
             timeout=2,
