@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import CIFAR_NAMES, cifar_batch, make_tar
+from cifar_fakes import CIFAR_NAMES, cifar_batch, make_tar
 
 from tuidl.data import cifar10
 from tuidl.data.cifar10 import load_cifar10

@@ -8,7 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import cifar_batch, make_tar, py2_dumps
+from cifar_fakes import cifar_batch, make_tar, py2_dumps
 
 from tuidl.data.cifar10 import load_cifar10
 from tuidl.data.dataset import checked

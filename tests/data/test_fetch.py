@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import make_fake_cifar, make_tar, tar_bytes
+from cifar_fakes import make_fake_cifar, make_tar, tar_bytes
 
 from tuidl.cli import main
 from tuidl.data import locations
