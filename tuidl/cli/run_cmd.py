@@ -48,6 +48,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--resume", type=int, metavar="RUN_ID", help="run what a stored run is missing")
     p.add_argument("--seed", type=int, help="override the spec's seed")
     p.add_argument("--no-charts", action="store_true", help="print the table only")
+    # --detach and --executor: detached and Dask runs (tuidl.cli.session_cmd)
+    from tuidl.cli import session_cmd
+
+    session_cmd.add_run_options(p)
     p.set_defaults(func=run)
 
 
@@ -81,13 +85,18 @@ def run(args) -> int:
         validate(spec, registry)
         run_id = store.create_run(spec)
 
+    # detached and Dask runs (tuidl.cli.session_cmd); resume_fn records this process
+    from tuidl.cli import session_cmd
+
+    if args.detach:
+        return session_cmd.start_detached(args, store, run_id)
+    resume_fn = session_cmd.resume_function(args, store, run_id)
+
     show = _Progress(sys.stderr)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         try:
-            outcome = runner.resume(
-                run_id, store, workers=workers, registry=registry, progress=show
-            )
+            outcome = resume_fn(run_id, store, workers=workers, registry=registry, progress=show)
         except KeyboardInterrupt:
             # outside the executor (loading data, the retrain's setup): same clean stop
             message = f"interrupted; resume with: tuidl run --resume {run_id} --store {store.path}"
