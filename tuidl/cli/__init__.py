@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "tuidl.cli.run_cmd",
     "tuidl.cli.runs_cmd",
     "tuidl.cli.session_cmd",
+    "tuidl.cli.serve_cmd",
     "tuidl.cli.spec_cmd",
     "tuidl.cli.data_cmd",
     "tuidl.cli.plugins_cmd",
