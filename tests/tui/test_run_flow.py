@@ -126,6 +126,7 @@ def real_app(store_path, **kw):
 async def test_end_to_end_small_cv_on_digits(store_path):
     app = real_app(store_path)
     async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.ready)  # the registry loads after the first frame
         small_knn(app, grid=(1, 3), folds=3)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.view is not None and app.view.finished_states, 60)
@@ -147,6 +148,7 @@ async def test_end_to_end_small_cv_on_digits(store_path):
 async def test_end_to_end_cancel_and_history(store_path):
     app = real_app(store_path)
     async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.ready)  # the registry loads after the first frame
         doc = app.doc
         doc.set_component("model", "linear")
         doc.set_param("split", "num_training", 1000)

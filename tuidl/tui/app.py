@@ -76,12 +76,12 @@ class WorkbenchApp(App[None]):
         self.spec_path = Path(spec_path) if spec_path else None
         if spec is None and self.spec_path is not None:
             spec = self.backend.load_spec(self.spec_path)
-        settings = self.backend.settings()
-        if spec is None:
-            self.doc = SpecDoc.default(self.backend.registry, settings)
-        else:
-            self.doc = SpecDoc(self.backend.registry, spec, settings)
-        self.doc.checker = self.backend.check
+        self._spec_data = spec
+        # The registry (plugins, numpy, the engine) loads after the first frame unless it was
+        # given (tests): that is most of the startup time.
+        self.doc: SpecDoc | None = None
+        if registry is not None or self.backend.registry_loaded:
+            self.doc = self._make_doc()
         self.modified = False
         self.poll_seconds = poll_seconds
         self.run_id: str | None = None
@@ -92,11 +92,24 @@ class WorkbenchApp(App[None]):
         self._dead_polls = 0
         self._starting = False
 
+    def _make_doc(self) -> SpecDoc:
+        registry, settings = self.backend.registry, self.backend.settings()
+        if self._spec_data is None:
+            doc = SpecDoc.default(registry, settings)
+        else:
+            doc = SpecDoc(registry, self._spec_data, settings)
+        doc.checker = self.backend.check
+        doc.errors()  # warm the learnable and whole-spec caches (in the loader's thread)
+        return doc
+
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="tab-pipeline", id="tabs"):
             with TabPane("1 Pipeline", id="tab-pipeline"):
-                yield PipelinePanel(self.doc, self.backend, id="pipeline")
+                if self.doc is not None:
+                    yield PipelinePanel(self.doc, self.backend, id="pipeline")
+                else:
+                    yield Static("loading plugins and components…", id="loading")
             with TabPane("2 Run", id="tab-run"):
                 yield RunPanel(id="run")
             with TabPane("3 Results", id="tab-results"):
@@ -109,8 +122,30 @@ class WorkbenchApp(App[None]):
     def on_mount(self) -> None:
         self._refresh_status()
         self._apply_size(self.size.width, self.size.height)
-        self.query_one(SectionList).focus()
+        if self.doc is None:
+            self._load_registry()
+        else:
+            self.query_one(SectionList).focus()
         self._load_history()
+
+    def _install_doc(self, doc: SpecDoc) -> None:
+        """The registry is loaded: show the pipeline (the first frame is long out by now)."""
+        self.doc = doc
+        pane = self.query_one("#tab-pipeline", TabPane)
+        for loading in pane.query("#loading"):
+            loading.remove()
+        pane.mount(PipelinePanel(doc, self.backend, id="pipeline"))
+        self.call_after_refresh(self._after_install)
+
+    def _after_install(self) -> None:
+        self._refresh_status()
+        if self._active_tab() == "pipeline":
+            self.query_one(SectionList).focus()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the registry is loaded and the pipeline shown."""
+        return self.doc is not None and bool(self.query(PipelinePanel))
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -130,6 +165,8 @@ class WorkbenchApp(App[None]):
 
     def problems(self) -> dict[str, str]:
         """The spec's problems plus preprocessing steps whose output shape can't be computed."""
+        if not self.ready:
+            return {}
         errors = self.doc.errors()
         for i, shape in enumerate(self.pipeline.shapes()):
             if shape.startswith("error:"):
@@ -137,6 +174,9 @@ class WorkbenchApp(App[None]):
         return errors
 
     def _refresh_status(self) -> None:
+        if self.doc is None:
+            self.query_one("#status", Static).update("loading plugins…")
+            return
         t = Text()
         name = str(self.spec_path) if self.spec_path else "untitled spec"
         t.append(name, style="bold")
@@ -195,6 +235,8 @@ class WorkbenchApp(App[None]):
     # ---- actions ------------------------------------------------------------------------
     def action_tab(self, name: str) -> None:
         self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
+        if name == "pipeline" and not self.ready:
+            return
         target = {
             "pipeline": SectionList,
             "results": "#results DataTable",
@@ -216,7 +258,8 @@ class WorkbenchApp(App[None]):
         if focused is None:
             return
         if self._active_tab() == "pipeline" and not isinstance(focused, SectionList):
-            self.query_one(SectionList).focus()
+            for outline in self.query(SectionList):
+                outline.focus()
         else:
             self.query_one("#tabs Tabs").focus()
 
@@ -258,6 +301,9 @@ class WorkbenchApp(App[None]):
         self.pipeline.focus_section(section)
 
     def action_run(self) -> None:
+        if not self.ready:
+            self.notify("still loading plugins; try again in a moment", severity="warning")
+            return
         if self.running:
             self.notify(
                 f"run {self.run_id} is still going; cancel it first (ctrl+g)", severity="warning"
@@ -285,6 +331,8 @@ class WorkbenchApp(App[None]):
         self._cancel_run(self.run_id)
 
     def action_save(self) -> None:
+        if not self.ready:
+            return
         from tuidl.tui.screens.path_prompt import PathPrompt
 
         def chosen(path: str | None) -> None:
@@ -314,6 +362,9 @@ class WorkbenchApp(App[None]):
         self.push_screen(PathPrompt("Open a spec (TOML)", ""), chosen)
 
     def open_spec(self, path: str | os.PathLike) -> None:
+        if not self.ready:
+            self.notify("still loading plugins; try again in a moment", severity="warning")
+            return
         try:
             data = self.backend.load_spec(path)
         except TuidlError as exc:
@@ -401,6 +452,10 @@ class WorkbenchApp(App[None]):
         self._load_history()
 
     # ---- workers (results come back through on_worker_state_changed) ------------------
+    @work(thread=True, group="registry", exit_on_error=False)
+    def _load_registry(self) -> SpecDoc:
+        return self._make_doc()
+
     @work(thread=True, group="start", exit_on_error=False)
     def _start_run(self, data: dict[str, Any]) -> str:
         self.backend.validate(data)
@@ -452,7 +507,9 @@ class WorkbenchApp(App[None]):
 
     def _worker_done(self, worker: Worker, result: Any) -> None:
         group = worker.group
-        if group == "start":
+        if group == "registry":
+            self._install_doc(result)
+        elif group == "start":
             self.query_one(RunPanel).reset()
             self.query_one(ResultsTable).clear()
             self.view = None

@@ -212,6 +212,10 @@ class Backend:
         return dict(_SETTINGS)
 
     @property
+    def registry_loaded(self) -> bool:
+        return self._registry is not None
+
+    @property
     def store_path(self) -> Path:
         if self._store_path is None:
             store = _experiment("store")

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
+    if not app.ready:
+        return
     reg = app.backend.registry
     doc = app.doc
     yield SystemCommand("Run", "Start cross-validation over the grid (ctrl+r)", app.action_run)

@@ -14,6 +14,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Static, Tab, Tabs
 
 from tuidl.tui.backend import RunView
@@ -21,6 +22,7 @@ from tuidl.tui.backend import RunView
 MAX_HZ = 4.0
 
 
+PLOTS = ("loss", "acc", "cv", "heatmap", "confusion")
 PANES = (("curves", "Curves"), ("cv", "CV"), ("heatmap", "Heatmap"), ("confusion", "Confusion"))
 
 
@@ -46,38 +48,59 @@ class ChartsView(Vertical):
         self._last_draw = 0.0
         self._pending: RunView | None = None
         self.active = "curves"
+        self._ready = False
+        self._plots: dict = {}
+        self._flush_timer = None
 
     def compose(self) -> ComposeResult:
-        from tuidl.tui.widgets.chart_plot import ChartPlot as PlotextPlot
-
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label in PANES], id="chart-tabs")
         with Grid(id="chart-grid"):
-            with Horizontal(classes="pane -active", id="pane-curves"):
-                yield PlotextPlot(id="plot-loss")
-                yield PlotextPlot(id="plot-acc")
-            with Vertical(classes="pane", id="pane-cv"):
-                yield PlotextPlot(id="plot-cv")
+            yield Horizontal(classes="pane -active", id="pane-curves")
+            yield Vertical(classes="pane", id="pane-cv")
             with Vertical(classes="pane", id="pane-heatmap"):
-                yield PlotextPlot(id="plot-heatmap")
                 yield Static(
                     "a heatmap needs a grid over exactly two keys",
                     classes="empty",
                     id="heatmap-empty",
                 )
-            with Vertical(classes="pane", id="pane-confusion"):
-                yield PlotextPlot(id="plot-confusion")
+            yield Vertical(classes="pane", id="pane-confusion")
 
     def on_mount(self) -> None:
+        # plotext and textual-plotext load after the first frame
+        self.call_after_refresh(self._mount_plots)
+
+    def _mount_plots(self) -> None:
+        from tuidl.tui.widgets.chart_plot import ChartPlot
+
+        plots = {name: ChartPlot(id=f"plot-{name}") for name in PLOTS}
+        plots["heatmap"].display = False
+        try:
+            self.query_one("#pane-curves").mount(plots["loss"], plots["acc"])
+            self.query_one("#pane-cv").mount(plots["cv"])
+            self.query_one("#pane-heatmap").mount(plots["heatmap"], before="#heatmap-empty")
+            self.query_one("#pane-confusion").mount(plots["confusion"])
+        except NoMatches:  # the app closed before the first refresh (tests)
+            return
+        # a plot keeps what it is asked to draw and builds it once it is mounted and sized
+        self._plots = plots
+        self._plots_mounted()
+
+    def _plots_mounted(self) -> None:
+        self._ready = True
+        self._draw_empty()
+        if self._pending is not None:
+            self.show(self._pending, force=True)
+
+    def _draw_empty(self) -> None:
         from tuidl import charts
 
         self._plot("loss").draw(charts.draw_loss, [], [])
         self._plot("acc").draw(charts.draw_accuracy, [], [], [])
         self._plot("cv").draw(charts.draw_cv, [], [], "value")
         self._plot("confusion").draw(charts.draw_confusion, [], [])
-        self.query_one("#plot-heatmap").display = False
 
     def _plot(self, name: str):
-        return self.query_one(f"#plot-{name}")
+        return self._plots[name]
 
     # ---- public -------------------------------------------------------------------------
     def select(self, key: str) -> None:
@@ -92,11 +115,16 @@ class ChartsView(Vertical):
 
     def clear(self) -> None:
         self._drawn.clear()
-        self.on_mount()
+        self._pending = None
+        if self._ready:
+            self._draw_empty()
 
     def show(self, view: RunView, force: bool = False) -> None:
         """Redraw from ``view``, at most :data:`MAX_HZ` times a second (unless ``force``)."""
         now = time.monotonic()
+        if not self._ready:
+            self._pending = view
+            return
         if not force and now - self._last_draw < 1.0 / MAX_HZ:
             self._pending = view
             if not getattr(self, "_flush_timer", None):
@@ -176,7 +204,7 @@ class ChartsView(Vertical):
                 self._plot("cv").draw(charts.draw_cv, labels, folds, "config")
         heat_key = (tuple(keys), tuple((t.mean,) for t in view.trials))
         if self._changed("heatmap", heat_key):
-            plot = self._plot("heatmap")
+            plot = self._plots["heatmap"]
             empty = self.query_one("#heatmap-empty")
             two = len(keys) == 2
             plot.display, empty.display = two, not two
