@@ -9,7 +9,8 @@ runs on both cores.
 **First frame**: a fresh ``python`` process per sample builds the app the way bare ``tuidl``
 does (registry, default digits spec) and runs it headless; the time is from just before the
 process is spawned to the first refresh after mount, so interpreter start and every import are
-included. Median and max of ``--frames`` samples.
+included. Median and max of ``--frames`` samples; ``pipeline_ready`` is when the registry
+has loaded (in a thread, after the first frame) and the pipeline panel is shown.
 
 **Lag**: the app runs headless in this process and starts a real run through its Run action:
 ``python -m tuidl run --resume ID`` in its own session, with as many workers as cores, so the
@@ -39,8 +40,19 @@ t0 = float(os.environ["BENCH_T0"])
 from tuidl.tui.app import WorkbenchApp
 
 async def pilot(p):
-    await p.pause()
-    print("FIRST_FRAME", time.time() - t0, flush=True)
+    import asyncio
+
+    painted = asyncio.Event()
+
+    def first_paint():
+        print("FIRST_FRAME", time.time() - t0, flush=True)
+        painted.set()
+
+    p.app.call_after_refresh(first_paint)  # runs right after the first screen refresh
+    await painted.wait()
+    while not p.app.ready:  # then the registry loads and the pipeline appears
+        await asyncio.sleep(0.01)
+    print("READY", time.time() - t0, flush=True)
     p.app.exit()
 
 app = WorkbenchApp(store_path=os.environ["BENCH_STORE"])
@@ -48,7 +60,7 @@ app.run(headless=True, size=(80, 24), auto_pilot=pilot)
 """
 
 
-def first_frame(samples: int, store: str) -> list[float]:
+def first_frame(samples: int, store: str) -> list[tuple[float, float]]:
     out = []
     for _ in range(samples):
         env = {**os.environ, "BENCH_T0": repr(time.time()), "BENCH_STORE": store}
@@ -60,10 +72,10 @@ def first_frame(samples: int, store: str) -> list[float]:
             cwd=ROOT,
             timeout=60,
         )
-        line = [x for x in res.stdout.splitlines() if x.startswith("FIRST_FRAME")]
-        if not line:
+        got = dict(x.split() for x in res.stdout.splitlines() if x[:5] in ("FIRST", "READY"))
+        if len(got) != 2:
             raise SystemExit(f"first-frame child failed:\n{res.stdout}\n{res.stderr}")
-        out.append(float(line[0].split()[1]))
+        out.append((float(got["FIRST_FRAME"]), float(got["READY"])))
     return out
 
 
@@ -149,9 +161,12 @@ def main() -> int:
         store = str(Path(tmp) / "bench.sqlite")
         result: dict = {}
         if not args.skip_first_frame:
-            frames = first_frame(args.frames, store)
+            samples = first_frame(args.frames, store)
+            frames = [f for f, _ in samples]
             result["first_frame_s_median"] = round(statistics.median(frames), 3)
             result["first_frame_s_max"] = round(max(frames), 3)
+            result["pipeline_ready_s_median"] = round(statistics.median(r for _, r in samples), 3)
+        result["load_average_1min"] = round(os.getloadavg()[0], 2)
         result.update(asyncio.run(lag(args, store)))
     print(json.dumps(result, indent=2))
     ok = result["lag_ms_p99"] < 50 and result.get("first_frame_s_max", 0) < 1.0

@@ -234,8 +234,9 @@ async def test_save_and_open_round_trip(registry, store_path, tmp_path):
 
 async def test_knn_spec_is_saved_without_learning_tables(registry, store_path, tmp_path):
     app = make_app(registry, store_path)
-    async with app.run_test(size=SIZE):
+    async with app.run_test(size=SIZE) as pilot:
         app.set_component("model", "toy_knn")
+        await pilot.pause()
         data = app.doc.export()
         assert not {"loss", "init", "optimizer", "training"} & set(data)
 

@@ -150,7 +150,7 @@ class ChartsView(Vertical):
         from tuidl import charts
 
         c = view.curves
-        loss_key = (c.label, len(c.iterations), c.losses[-1:] if c.losses else None)
+        loss_key = (c.label, len(c.iterations), c.losses[-1:], view.finished_states)
         if self._changed("loss", loss_key):
             title = f"loss · {c.label}" if c.label else None
             if not c.iterations and view.finished_states:
