@@ -293,3 +293,12 @@ def test_a_killed_run_loses_at_most_the_fold_in_flight(tmp_path):
     )
     with Store(store_path) as s:
         assert s.get_run(1)["status"] == "finished" and len(s.done_folds(1)) == 15
+
+
+def test_store_that_cannot_be_written_is_a_clear_error(env, capsys):
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs Linux /proc")
+    rc = main(["runs", "--store", "/proc/self/runs.sqlite"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot write the run store '/proc/self/runs.sqlite'" in err
+    assert "--store PATH" in err
