@@ -140,7 +140,8 @@ def test_real_pip_install_e_in_a_throwaway_venv(tmp_path):
             "install",
             "-q",
             "--no-deps",
-            "--no-build-isolation",
+            # Build isolation, exactly as a plugin author's `pip install -e` does: a fresh
+            # venv's own setuptools may be too old to build a wheel (no bdist_wheel).
             "-e",
             str(root),
         ],

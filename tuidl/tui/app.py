@@ -194,7 +194,10 @@ class WorkbenchApp(App[None]):
                 f" · {len(errors)} problem{'s' if len(errors) > 1 else ''}: ", style="bold red"
             )
             t.append(first, style="red")
-        self.query_one("#status", Static).update(t)
+        # A redraw message can arrive while the app is shutting down and the status bar is
+        # already gone; there is nothing left to update then.
+        for status in self.query("#status").results(Static):
+            status.update(t)
 
     # ---- handlers -----------------------------------------------------------------------
     @on(PipelinePanel.SpecChanged)
