@@ -272,3 +272,38 @@ def test_knn_k_grid_computes_distances_once_per_fold_with_identical_results(tmp_
     rp = run_spec(loads_spec(KNN_SPEC), plain)
     assert len(calls) == 6 * 4 + 1
     assert _scores(grouped, rg.run_id) == _scores(plain, rp.run_id)
+
+
+def test_worker_processes_share_each_fold_and_fit_the_chain_once_per_fold(tmp_path):
+    """With --workers 2 the first worker to need a fold builds it; the other maps it."""
+    from tuidl.experiment import work
+
+    spec = loads_spec(DIGITS_SPEC)
+    spec.preprocess.append(type(spec.preprocess[0])("pca", {"k": 20}))
+    a, b = Store(tmp_path / "a.sqlite"), Store(tmp_path / "b.sqlite")
+    ra = run_spec(spec, a, workers=1)
+    rb = run_spec(spec, b, workers=2)
+    assert _scores(a, ra.run_id) == _scores(b, rb.run_id)  # bit-identical PCA features
+    # every fold built exactly once across both workers: count the fold files' builds
+    built = []
+    original = work.Worker._build
+
+    def spy(self, spec, fold, allocate):
+        built.append(fold)
+        return original(self, spec, fold, allocate)
+
+    worker = work.Worker(
+        work.Context(spec.to_toml(), 0, data_dir=str(tmp_path)), _digits_data(spec)
+    )
+    worker._build = spy.__get__(worker)
+    for fold in (0, 0, 1, 0):
+        worker.prepared(worker.trials[0], fold)
+    assert built == [0, 1, 0]  # cached while the fold stays the same; rebuilt after eviction
+    assert sorted(p.suffix for p in (tmp_path / "folds").glob("*.npy")) == [".npy", ".npy"]
+
+
+def _digits_data(spec):
+    from tuidl.experiment.runner import load_data
+    from tuidl.plugins.manager import get_registry
+
+    return load_data(spec, get_registry())

@@ -10,11 +10,14 @@ Preprocessing cache: the output for a (chain params, fold) pair is computed once
 by every following unit that needs it. Only the most recent pair is kept, because a fold of
 the full CIFAR-10 is about as large as the dataset; the runner orders units fold-major and
 groups equal chains within a fold, so a 5-fold grid of 20 lr × reg points fits the chain 5
-times (per worker process), not 100.
+times, not 100. Worker processes share one copy: the first worker to need a fold builds it
+into ``.npy`` files in the run's data folder and every worker memory-maps them, so the
+chain is fitted once per fold for all workers and the fold's features are held once.
 
-The chain is the engine's :class:`~tuidl.engine.preprocess.Chain`, fed a fresh copy of the
-fold's rows, so it works in place on arrays it owns: a fold costs one float copy of its
-rows, not one per step.
+The chain (the engine's :class:`~tuidl.engine.preprocess.Chain`) is fitted on the fold's
+training rows, then applied block by block (4,096 rows) into one output array, so a fold
+costs one float copy of its rows plus a block, and serial and parallel runs compute
+bit-identical features.
 
 kNN over a k grid: trials that differ only in ``model.k`` share a unit, and a model with
 ``predict_many(X, ks)`` computes the distances once per fold for all k (identical labels to
@@ -166,6 +169,7 @@ class Worker:
         self._cache_key: tuple[str, int] | None = None
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.preprocess_fits = 0  # chains fitted (tests check the cache with it)
+        self.share_folds = True  # in worker processes: one copy of each fold for all
 
     # -- data --------------------------------------------------------------------------------
 
@@ -174,26 +178,50 @@ class Worker:
 
     def prepared(self, spec: Spec, fold: int):
         """(X_train, y_train, X_eval, y_eval) for a fold, preprocessed; cached (see above).
-        For ``FINAL`` the training rows are the whole pool and the eval rows the test rows."""
+        For ``FINAL`` the training rows are the whole pool and the eval rows the test rows.
+
+        In a worker process (``context.data_dir`` set) CV folds are built once for all
+        workers, into ``.npy`` files they memory-map (see :meth:`_shared`)."""
         key = (spec.preprocess_key, fold)
         if self._cache_key == key and self._cache is not None:
             return self._cache
         self.clear_cache()  # free the previous fold before building the next
+        if fold != FINAL and self.context.data_dir is not None and self.share_folds:
+            self._cache = self._shared(spec, fold)
+        else:
+            self._cache = self._build(spec, fold, lambda part, shape, dtype: np.empty(shape, dtype))
+        self._cache_key = key
+        return self._cache
+
+    def _rows(self, fold: int):
+        """(X_train source, train rows, y_train, X_eval source, eval rows, y_eval); rows
+        ``None`` means all rows of the source."""
         d = self.data
         if fold == FINAL:
-            Xtr, ytr = _take(d.X_pool, None), np.asarray(d.y_pool)
-            Xev, yev = _take(d.X_test, None), np.asarray(d.y_test)
-        else:
-            f = self.folds[fold]
-            Xtr, ytr = _take(d.X_pool, f.train), np.asarray(d.y_pool)[f.train]
-            if self.spec.cv.method == "kfold":
-                Xev, yev = _take(d.X_pool, f.val), np.asarray(d.y_pool)[f.val]
-            else:
-                Xev, yev = _take(d.X_val, None), np.asarray(d.y_val)
+            return d.X_pool, None, np.asarray(d.y_pool), d.X_test, None, np.asarray(d.y_test)
+        f = self.folds[fold]
+        y = np.asarray(d.y_pool)
+        if self.spec.cv.method == "kfold":
+            return d.X_pool, f.train, y[f.train], d.X_pool, f.val, y[f.val]
+        return d.X_pool, f.train, y[f.train], d.X_val, None, np.asarray(d.y_val)
+
+    def _build(self, spec: Spec, fold: int, allocate):
+        """Fit the chain on the fold's training rows, then transform training and eval rows
+        block by block into arrays from ``allocate(part, shape, dtype)``.
+
+        The rows are gathered for the fit only; the transform reads them again block by
+        block, so the raw copy is gone before the output exists. Block-wise in every mode
+        (memory or shared files), so serial and parallel runs compute identical features."""
+        Xtr_src, tr_rows, ytr, Xev_src, ev_rows, yev = self._rows(fold)
         chain = build_chain(spec, self.registry)
         try:
-            Xtr = chain.fit_transform(Xtr)
-            Xev = chain.transform(Xev)
+            chain.fit(_take(Xtr_src, tr_rows))
+            Xtr = _transform_blocks(
+                chain, Xtr_src, tr_rows, lambda sh, dt: allocate("train", sh, dt)
+            )
+            Xev = _transform_blocks(
+                chain, Xev_src, ev_rows, lambda sh, dt: allocate("eval", sh, dt)
+            )
         except TuidlError as exc:
             raise TuidlError(f"preprocess: {exc}") from None
         except Exception as exc:
@@ -202,8 +230,48 @@ class Worker:
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         self.preprocess_fits += 1
-        self._cache_key, self._cache = key, (Xtr, ytr, Xev, yev)
-        return self._cache
+        return Xtr, ytr, Xev, yev
+
+    def _shared(self, spec: Spec, fold: int):
+        """A CV fold built by whichever worker needs it first, written to ``.npy`` files in
+        the run's data folder and memory-mapped by every worker: the fold's features exist
+        once (not once per worker) and the chain is fitted once per fold for all workers.
+
+        A file lock per (chain, fold) serializes building and opening. The builder then
+        removes the files of other folds it can lock at once (work is fold-major, so they
+        are done; a worker still using one keeps its mapping, and a late unit rebuilds)."""
+        import fcntl
+        import hashlib
+
+        folder = Path(self.context.data_dir) / "folds"
+        folder.mkdir(exist_ok=True)
+        tag = hashlib.sha1(f"{spec.preprocess_key}|{fold}".encode()).hexdigest()[:16]
+        y = np.asarray(self.data.y_pool)
+        with open(folder / f"{tag}.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not (folder / f"{tag}.done").exists():
+
+                    def allocate(part, shape, dtype):
+                        return np.lib.format.open_memmap(
+                            folder / f"{tag}.{part}.npy", mode="w+", dtype=dtype, shape=shape
+                        )
+
+                    Xtr, _, Xev, _ = self._build(spec, fold, allocate)
+                    for arr in (Xtr, Xev):
+                        if isinstance(arr, np.memmap):
+                            arr.flush()
+                    del Xtr, Xev
+                    (folder / f"{tag}.done").touch()
+                    _evict(folder, keep=tag)
+                Xtr = np.load(folder / f"{tag}.train.npy", mmap_mode="r")
+                Xev = np.load(folder / f"{tag}.eval.npy", mmap_mode="r")
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        f = self.folds[fold]
+        ytr = y[f.train]
+        yev = y[f.val] if self.spec.cv.method == "kfold" else np.asarray(self.data.y_val)
+        return Xtr, ytr, Xev, yev
 
     # -- units -------------------------------------------------------------------------------
 
@@ -332,6 +400,50 @@ def build_chain(spec: Spec, registry: Any) -> Any:
 
     steps = [registry.create("preprocessor", p.name, p.params) for p in spec.preprocess]
     return Chain(steps)
+
+
+TRANSFORM_BLOCK = 4096  # rows per chain.transform call when building a fold
+
+
+def _transform_blocks(chain: Any, X: np.ndarray, rows: np.ndarray | None, allocate):
+    """``chain.transform(X[rows])`` in blocks of rows, written into
+    ``allocate(shape, dtype)``: the output exists once and the temporaries stay one block
+    in size. ``rows`` ``None`` means every row of ``X``."""
+    n = len(X) if rows is None else len(rows)
+
+    def block(i: int) -> np.ndarray:
+        j = i + TRANSFORM_BLOCK
+        return chain.transform(X[i:j] if rows is None else X[rows[i:j]])
+
+    first = np.asarray(block(0))
+    out = allocate((n, *first.shape[1:]), first.dtype)
+    out[: len(first)] = first
+    del first
+    for i in range(TRANSFORM_BLOCK, n, TRANSFORM_BLOCK):
+        out[i : i + TRANSFORM_BLOCK] = block(i)
+    return out
+
+
+def _evict(folder: Path, keep: str) -> None:
+    """Remove other folds' files whose lock is free right now (never wait: two builders
+    evicting each other's folds must not deadlock)."""
+    import fcntl
+
+    for done in folder.glob("*.done"):
+        tag = done.name.split(".")[0]
+        if tag == keep:
+            continue
+        with open(folder / f"{tag}.lock", "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue
+            try:
+                done.unlink(missing_ok=True)
+                for part in ("train", "eval"):
+                    (folder / f"{tag}.{part}.npy").unlink(missing_ok=True)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _take(X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
