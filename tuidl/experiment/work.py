@@ -342,6 +342,10 @@ class Worker:
         loss = reg.create("loss", spec.loss.name, spec.loss.params)
         init = reg.create("initializer", spec.init.name, spec.init.params)
         optimizer = reg.create("optimizer", spec.optimizer.name, spec.optimizer.params)
+        if callable(getattr(loss, "fit", None)):
+            # optional loss hook (see register_losses): e.g. hierarchical softmax builds its
+            # class tree from the training rows' class means, so it sees this fold's rows only
+            loss.fit(Xtr, ytr, num_classes=self.data.num_classes)
         input_dim = Xtr.shape[1] if Xtr.ndim == 2 else tuple(Xtr.shape[1:])
         model.setup(input_dim, self.data.num_classes, loss, init, rng)
         t = spec.training

@@ -56,6 +56,8 @@ def register_losses(register):
     is (N, K), ``y`` is (N,) int labels, ``loss`` is the mean data loss (a float) and
     ``dscores`` its gradient with respect to ``scores``. It also has
     ``output_dim(num_classes) -> K`` (usually ``num_classes``) and ``predict(scores) -> labels``.
+    Optionally ``fit(X, y, num_classes)``: the trainer calls it with each fold's training
+    rows before the model is set up (hierarchical softmax builds its class tree there).
     """
 
 

@@ -85,3 +85,28 @@ def test_spec_grid_over_softmax_and_hsoftmax_runs(tmp_path, monkeypatch, capsys)
     assert code == 0
     out = capsys.readouterr().out
     assert "hsoftmax" in out and "status finished" in out
+
+
+def test_spec_with_clustered_tree_is_fitted_per_fold_by_the_trainer(tmp_path, monkeypatch, capsys):
+    """The trainer calls the optional ``loss.fit`` with each fold's training rows."""
+    from pathlib import Path
+
+    from tuidl.cli import main
+    from tuidl.plugins.manager import reset_registry
+
+    monkeypatch.setenv("TUIDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "hsoftmax")
+    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_hsoftmax.toml"
+    argv = ["run", str(spec), "--workers", "1", "--store", str(tmp_path / "runs.sqlite")]
+    argv += ["--no-charts", "--set", "training.iterations=300", "--set", "loss.name=hsoftmax"]
+    argv += ["--set", "loss.tree=clustered", "--set", 'cv.grid={"optimizer.lr" = [0.01]}']
+    reset_registry()
+    try:
+        code = main(argv)
+    finally:
+        reset_registry()
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "status finished" in out
+    acc = float(out.split("test accuracy of the retrained best:")[1].split()[0])
+    assert acc > 0.85, out
