@@ -302,3 +302,26 @@ def test_store_that_cannot_be_written_is_a_clear_error(env, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "cannot write the run store '/proc/self/runs.sqlite'" in err
     assert "--store PATH" in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_workers_are_still_starting_interrupts_not_fails(tmp_path):
+    """A terminal's Ctrl+C reaches the whole group, spawning workers included."""
+    proc, store_path = _start(tmp_path, "--workers", "2", "--no-charts")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the run row exists: workers are being spawned
+        if store_path.exists():
+            try:
+                with Store(store_path) as s:
+                    if s.list_runs() and s.get_run(1)["status"] == "running":
+                        break
+            except Exception:
+                pass
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    with Store(store_path) as s:
+        assert s.get_run(1)["status"] == "interrupted"

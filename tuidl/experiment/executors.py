@@ -29,6 +29,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -51,6 +52,22 @@ CANCEL_GRACE_SECONDS = 30.0  # then worker processes are terminated
 
 OnResult = Callable[[list[FoldResult]], None]
 ShouldRun = Callable[[Unit], Unit | None]
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this process for the block (children spawned in it inherit that).
+
+    Only the main thread may change signal handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def default_workers() -> int:
@@ -164,7 +181,10 @@ class ProcessExecutor:
                         break
                     todo = should_run(unit)
                     if todo is not None:
-                        with _environ(env):  # processes may start lazily, on submit
+                        # processes may start lazily, on submit; they start with SIGINT
+                        # ignored so a terminal's Ctrl+C (sent to the whole foreground
+                        # group) cannot kill one mid-start and break the pool
+                        with _environ(env), _sigint_ignored():
                             inflight[pool.submit(_run_unit, todo)] = todo
                 if not inflight:
                     break
