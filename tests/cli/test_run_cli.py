@@ -320,7 +320,7 @@ def test_ctrl_c_while_workers_are_still_starting_interrupts_not_fails(tmp_path):
         time.sleep(0.02)
     time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     with Store(store_path) as s:
