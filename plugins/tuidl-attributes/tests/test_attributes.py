@@ -187,3 +187,34 @@ def test_example_spec_runs_end_to_end(tmp_path, monkeypatch, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "digits_attributes" in out and "status finished" in out
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["--set", 'model={name = "knn"}'], "'knn' predicts one class per row"),
+        (["--set", "loss.name=softmax"], "'softmax' takes class targets"),
+        (["--set", 'cv.grid={"loss.name" = ["attributes", "svm"]}'], "'svm' takes class"),
+        (["--set", "split.stratify=true"], "split.stratify: rows with multilabel targets"),
+    ],
+)
+def test_specs_that_mix_target_kinds_are_refused_up_front(
+    tmp_path, monkeypatch, capsys, overrides, message
+):
+    from pathlib import Path
+
+    from tuidl.cli import main
+    from tuidl.plugins.manager import reset_registry
+
+    monkeypatch.setenv("TUIDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "attributes")
+    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_attributes.toml"
+    argv = ["run", str(spec), "--workers", "1", "--store", str(tmp_path / "runs.sqlite")]
+    reset_registry()
+    try:
+        code = main([*argv, "--no-charts", *overrides])
+    finally:
+        reset_registry()
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
