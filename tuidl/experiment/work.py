@@ -328,6 +328,9 @@ class Worker:
     def _test(self, pred, y, unit: Unit) -> dict[str, Any] | None:
         if unit.fold != FINAL:
             return None
+        if np.ndim(y) != 1:
+            # multi-label targets (N, A): a class confusion matrix means nothing there
+            return {"confusion": None, "num_test": len(y)}
         c = self.data.num_classes
         cm = np.zeros((c, c), dtype=np.int64)
         np.add.at(cm, (np.asarray(y), np.asarray(pred)), 1)

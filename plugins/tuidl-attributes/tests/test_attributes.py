@@ -218,3 +218,25 @@ def test_specs_that_mix_target_kinds_are_refused_up_front(
     err = capsys.readouterr().err
     assert code == 2, err
     assert message in err and "Traceback" not in err
+
+
+def test_multilabel_run_stores_no_meaningless_confusion_matrix(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from tuidl.cli import main
+    from tuidl.experiment.store import Store
+    from tuidl.plugins.manager import reset_registry
+
+    monkeypatch.setenv("TUIDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "attributes")
+    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_attributes.toml"
+    store = tmp_path / "runs.sqlite"
+    reset_registry()
+    try:
+        code = main(["run", str(spec), "--workers", "1", "--store", str(store), "--no-charts"])
+    finally:
+        reset_registry()
+    assert code == 0
+    with Store(store) as s:
+        test = s.get_run(1)["test"]
+    assert test["confusion"] is None and test["test_accuracy"] > 0.8
