@@ -174,7 +174,7 @@ def check_targets(spec: Spec, targets: str, registry: Any) -> None:
     cannot be stratified, and only learnable models can fit them.
     """
     grid = spec.cv.grid
-    losses = [spec.loss.name, *grid.get("loss.name", [])]
+    losses = [*([spec.loss.name] if spec.loss else []), *grid.get("loss.name", [])]
     models = [spec.model.name, *grid.get("model.name", [])]
     learnable = False
     for name in dict.fromkeys(models):
