@@ -48,6 +48,7 @@ class ChartsView(Vertical):
         self._last_draw = 0.0
         self._pending: RunView | None = None
         self.active = "curves"
+        self._switched_for_knn = False
         self._ready = False
         self._plots: dict = {}
         self._flush_timer = None
@@ -154,7 +155,11 @@ class ChartsView(Vertical):
         if self._changed("loss", loss_key):
             title = f"loss · {c.label}" if c.label else None
             if not c.iterations and view.finished_states:
-                title = "training loss: no curves (a model fitted directly, like kNN)"
+                title = "no curves: kNN is fitted directly"
+                if self.active == "curves" and not self._switched_for_knn:
+                    # nothing to watch here; the CV chart is what such a run is about
+                    self._switched_for_knn = True
+                    self.select("cv")
             self._plot("loss").draw(
                 charts.draw_loss, list(c.iterations), list(c.losses), title=title
             )
