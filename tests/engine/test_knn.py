@@ -171,8 +171,36 @@ def test_auto_blocks_are_bounded(monkeypatch):
     X, Xtr, ytr = continuous_data()
     knn = KNN(k=5).fit(Xtr, ytr)
     assert knn._block_rows(len(X)) == 3
+    assert KNN(chunk_size=0).fit(Xtr, ytr)._block_rows(len(X)) == 3  # 0 also means automatic
     expected = classic_predict(classic_no_loops(X, Xtr), ytr, 5)
     np.testing.assert_array_equal(knn.predict(X), expected)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("distance", ["l1", "l2"])
+def test_row_threads_give_identical_results(monkeypatch, threads, distance):
+    import tuidl.engine.knn as knn_mod
+
+    # Force many row tasks even for tiny blocks, with ragged ends, on 1-3 threads.
+    monkeypatch.setattr(knn_mod, "_TASK_ELEMENTS", 3 * 60)  # 3-row tasks for 60 train rows
+    monkeypatch.setattr(knn_mod, "_thread_count", lambda: threads)
+    for data in (tied_data, continuous_data):
+        X, Xtr, ytr = data()
+        knn = KNN(distance=distance, chunk_size=11).fit(Xtr, ytr)
+        ref = classic_no_loops(X, Xtr) if distance == "l2" else l1_brute(X, Xtr)
+        ks = [1, 2, 5, 9]
+        many = knn.predict_many(X, ks)
+        for k in ks:
+            np.testing.assert_array_equal(many[k], classic_predict(ref, ytr, k))
+
+
+def test_thread_count_respects_env(monkeypatch):
+    import tuidl.engine.knn as knn_mod
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert knn_mod._thread_count() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "junk")
+    assert knn_mod._thread_count() >= 1
 
 
 # --- dtypes, memory, API -----------------------------------------------------------------
@@ -270,7 +298,7 @@ def test_k_larger_than_training_rows():
         ({"k": 2.5}, "k must be an integer >= 1"),
         ({"k": True}, "k must be an integer >= 1"),
         ({"distance": "cosine"}, "distance must be 'l1' or 'l2'"),
-        ({"chunk_size": 0}, "chunk_size must be"),
+        ({"chunk_size": -1}, "chunk_size must be"),
     ],
 )
 def test_bad_params(kwargs, match):
