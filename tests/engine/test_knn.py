@@ -203,6 +203,27 @@ def test_thread_count_respects_env(monkeypatch):
     assert knn_mod._thread_count() >= 1
 
 
+def test_predict_memory_stays_bounded(monkeypatch):
+    import tracemalloc
+
+    import tuidl.engine.knn as knn_mod
+
+    # 1 MiB blocks of 52 rows: the full (2000, 5000) float32 matrix would be 40 MB, and its
+    # argpartition indices 80 MB. Only one block (plus its int64 indices) may be alive.
+    monkeypatch.setattr(knn_mod, "_BLOCK_BYTES", 2**20)
+    rng = np.random.default_rng(5)
+    Xtr = rng.standard_normal((5000, 8), dtype=np.float32)
+    X = rng.standard_normal((2000, 8), dtype=np.float32)
+    knn = KNN(k=5).fit(Xtr, rng.integers(0, 10, 5000))
+    tracemalloc.start()
+    try:
+        knn.predict_many(X, [1, 5])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
 # --- dtypes, memory, API -----------------------------------------------------------------
 @pytest.mark.parametrize("distance", ["l1", "l2"])
 def test_float32_stays_float32(distance):

@@ -30,7 +30,7 @@ __all__ = ["KNN"]
 # 256 MiB keeps 1,000 x 40,000 float32 in a single GEMM (re-packing the training matrix for
 # every small block costs ~5-10 % on a 2-core machine) and bounds 10,000 x 50,000 to ~8 blocks.
 _BLOCK_BYTES = 256 * 2**20
-# Bound on the (test, train, D) difference temporaries of the L1 path.
+# Bound on the (test, train, D) difference temporaries of the L1 path, per worker thread.
 _L1_TEMP_BYTES = 64 * 2**20
 # Rows per pass when adding the norms into a GEMM block: a small reusable buffer instead of
 # a second full block.
@@ -291,8 +291,10 @@ class KNN:
                     def task(r, Xc=Xc):
                         return self._select(self._l1_block(Xc[r : r + task_rows]), k)
 
-                done = pool.map(task, range(0, Xc.shape[0], task_rows))
-                yield s, np.concatenate(list(done))
+                nearest = np.concatenate(list(pool.map(task, range(0, Xc.shape[0], task_rows))))
+                # Drop this block before the next GEMM allocates its own: one block at a time.
+                G = task = None
+                yield s, nearest
 
     def _l2_block(self, Xc: np.ndarray) -> np.ndarray:
         G, test_sq = self._l2_gemm(Xc)
