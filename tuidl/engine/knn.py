@@ -9,8 +9,9 @@ The classic CS231n no-loop implementation is the specification::
         pred[i] = np.argmax(np.bincount(closest_y))
 
 With float64 input :class:`KNN` reproduces it exactly, ties included, while doing only
-what the speed needs: one GEMM per block of test rows, one ``argpartition`` per block,
-and square roots only on the handful of candidates (see :meth:`KNN._select`).
+what the speed needs: one GEMM per block of test rows, an ``argpartition`` per row task
+(spread over a thread pool), and square roots only on the handful of candidates (see
+:meth:`KNN._select`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from tuidl.errors import TuidlError
 
 __all__ = ["KNN"]
 
-# Largest (test rows x training rows) distance block held at once when chunk_size is None.
-# 256 MiB keeps 1,000 x 40,000 float32 in a single GEMM (re-packing the training matrix for
-# every small block costs ~5-10 % on a 2-core machine) and bounds 10,000 x 50,000 to ~8 blocks.
+# Largest (test rows x training rows) distance block held at once when chunk_size is auto.
+# 256 MiB keeps 1,000 x 40,000 float32 in a single GEMM (OpenBLAS re-packs the whole training
+# matrix for every block: 256-row blocks cost ~13 % on 2 cores) and splits 10,000 x 50,000
+# into 8 blocks.
 _BLOCK_BYTES = 256 * 2**20
 # Bound on the (test, train, D) difference temporaries of the L1 path, per worker thread.
 _L1_TEMP_BYTES = 64 * 2**20
