@@ -164,11 +164,11 @@ def test_fc_net_params_reach_the_engine(registry):
 
 def test_knn_schema(registry):
     comp = registry.get("model", "knn")
-    assert comp.defaults() == {"k": 1, "distance": "l2", "chunk_size": 256}
+    assert comp.defaults() == {"k": 1, "distance": "l2", "chunk_size": 0}
     with pytest.raises(TuidlError, match="'k' got 0"):
         comp.resolve({"k": 0})
     with pytest.raises(TuidlError, match="'chunk_size'"):
-        comp.resolve({"chunk_size": 0})
+        comp.resolve({"chunk_size": -1})
 
 
 @pytest.mark.skipif(

@@ -21,8 +21,8 @@ def _reg(default: float) -> Param:
 def _knn(k, distance, chunk_size):
     """k-nearest neighbours: each test row takes the majority label of its k closest rows.
 
-    Distances are computed fully vectorized, chunk_size test rows at a time so memory stays
-    bounded. Vote ties go to the smallest label; distance ties keep training order.
+    Distances are computed fully vectorized, in blocks of test rows so memory stays bounded
+    (chunk_size rows, or sized automatically when it is 0). Vote ties go to the smallest label; distance ties keep training order.
     """
     from tuidl.engine.knn import KNN  # lazily: kNN lives in its own module
 
@@ -61,9 +61,9 @@ def register_models(register):
                 Param(
                     "chunk_size",
                     "int",
-                    256,
-                    "test rows per distance block (bounds memory)",
-                    min=1,
+                    0,
+                    "test rows per distance block; 0 = automatic (blocks up to 256 MiB)",
+                    min=0,
                 ),
             ),
         )
