@@ -29,7 +29,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -52,22 +51,6 @@ CANCEL_GRACE_SECONDS = 30.0  # then worker processes are terminated
 
 OnResult = Callable[[list[FoldResult]], None]
 ShouldRun = Callable[[Unit], Unit | None]
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT in this process for the block (children spawned in it inherit that).
-
-    Only the main thread may change signal handlers; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def default_workers() -> int:
@@ -181,10 +164,7 @@ class ProcessExecutor:
                         break
                     todo = should_run(unit)
                     if todo is not None:
-                        # processes may start lazily, on submit; they start with SIGINT
-                        # ignored so a terminal's Ctrl+C (sent to the whole foreground
-                        # group) cannot kill one mid-start and break the pool
-                        with _environ(env), _sigint_ignored():
+                        with _environ(env):  # processes may start lazily, on submit
                             inflight[pool.submit(_run_unit, todo)] = todo
                 if not inflight:
                     break
@@ -209,6 +189,11 @@ class ProcessExecutor:
             if stopping:
                 raise Cancelled
         except BrokenProcessPool:
+            if stopping:
+                # a terminal's Ctrl+C reaches the whole foreground group: a worker still
+                # starting up dies of it before it can ignore SIGINT, which breaks the pool;
+                # the run was being stopped anyway, so it is interrupted, not failed
+                raise Cancelled from None
             raise TuidlError(
                 "a worker process died (killed, or out of memory?); finished folds are "
                 "stored; try fewer --workers and resume the run"
