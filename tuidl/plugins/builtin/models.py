@@ -22,7 +22,8 @@ def _knn(k, distance, chunk_size):
     """k-nearest neighbours: each test row takes the majority label of its k closest rows.
 
     Distances are computed fully vectorized, in blocks of test rows so memory stays bounded
-    (chunk_size rows, or sized automatically when it is 0). Vote ties go to the smallest label; distance ties keep training order.
+    (chunk_size rows, or sized automatically when it is 0). Vote ties go to the smallest
+    label; distance ties keep training order.
     """
     from tuidl.engine.knn import KNN  # lazily: kNN lives in its own module
 
