@@ -23,6 +23,7 @@ loading the folder is faster than re-reading the archive every time.
 
 from __future__ import annotations
 
+import mmap
 import pickle
 import posixpath
 import tarfile
@@ -335,7 +336,7 @@ def _assemble(
                 pending.result()
                 pending = None
             if out is None:
-                out = np.empty((n * count, *IMAGE_SHAPE), dtype=np.uint8)
+                out = _populated_empty((n * count, *IMAGE_SHAPE))
             elif filled + n > out.shape[0]:
                 grown = np.empty((filled + n * (count - len(labels)), *IMAGE_SHAPE), np.uint8)
                 grown[:filled] = out[:filled]
@@ -350,6 +351,24 @@ def _assemble(
     if filled < out.shape[0]:
         out = out[:filled].copy()
     return out, np.concatenate(labels)
+
+
+def _populated_empty(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialized uint8 array whose pages the kernel maps up front (Linux).
+
+    Writing into a fresh 150 MB ``np.empty`` faults its pages in one at a time, which on
+    some VMs costs more than reading all the batches (0.6 s vs 0.15 s measured); an
+    anonymous mapping with MAP_POPULATE maps them in one kernel call. Elsewhere: np.empty.
+    """
+    size = int(np.prod(shape))
+    flag = getattr(mmap, "MAP_POPULATE", None)
+    if flag is None or size == 0:
+        return np.empty(shape, dtype=np.uint8)
+    try:
+        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flag)
+    except (OSError, ValueError):
+        return np.empty(shape, dtype=np.uint8)
+    return np.frombuffer(buf, dtype=np.uint8).reshape(shape)
 
 
 def _planar_to_hwc(data: np.ndarray, out: np.ndarray) -> None:
