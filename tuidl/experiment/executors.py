@@ -29,6 +29,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -51,6 +52,25 @@ CANCEL_GRACE_SECONDS = 30.0  # then worker processes are terminated
 
 OnResult = Callable[[list[FoldResult]], None]
 ShouldRun = Callable[[Unit], Unit | None]
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[list[int]]:
+    """Record SIGINT instead of raising KeyboardInterrupt inside the block.
+
+    Yields a list that holds the signal number if one arrived. Only the main thread may
+    set handlers; elsewhere this does nothing. Unlike SIG_IGN, a Python handler is not
+    inherited by spawned children, and no signal is lost.
+    """
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def default_workers() -> int:
@@ -164,8 +184,14 @@ class ProcessExecutor:
                         break
                     todo = should_run(unit)
                     if todo is not None:
-                        with _environ(env):  # processes may start lazily, on submit
+                        # processes may start lazily, on submit; a Ctrl+C or `tuidl cancel`
+                        # landing inside the pool's start-up would leave it half built, so
+                        # it is held until the submit returns, then acted on
+                        with _environ(env), _sigint_deferred() as interrupted:
                             inflight[pool.submit(_run_unit, todo)] = todo
+                        if interrupted:
+                            stopping = True
+                            event.set()
                 if not inflight:
                     break
                 try:
