@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -25,11 +26,19 @@ def checkout_root(package_dir: Path = _PACKAGE_DIR) -> Path | None:
     return package_dir.parent if _PROJECT_NAME.search(text) else None
 
 
-def default_data_dir(environ: dict[str, str] | None = None) -> Path:
-    """``<checkout>/data`` in a checkout, else ``$XDG_DATA_HOME/tuidl`` (or ~/.local/share)."""
+def user_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/tuidl``, or ``~/.local/share/tuidl``: the run store, logs, caches.
+
+    The one place that rule lives; everything tuidl keeps per user is under it.
+    """
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "tuidl"
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``<checkout>/data`` in a checkout, else :func:`user_data_dir`."""
     root = checkout_root()
     if root is not None:
         return root / "data"
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "tuidl"
+    return user_data_dir(environ)

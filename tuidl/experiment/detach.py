@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuidl.data.locations import user_data_dir
 from tuidl.errors import TuidlError
 
 TABLE = "detached_runs"
@@ -61,8 +62,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 
 def data_dir() -> Path:
     """``$XDG_DATA_HOME/tuidl`` or ``~/.local/share/tuidl`` (where the default store is)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "tuidl"
+    return user_data_dir()
 
 
 def log_path_for(store_path: str | os.PathLike, run_id: int) -> Path:

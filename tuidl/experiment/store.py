@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tuidl.data.locations import user_data_dir
 from tuidl.errors import TuidlError
 
 SCHEMA_VERSION = 1
@@ -99,8 +100,7 @@ CREATE TABLE IF NOT EXISTS tests (
 
 def default_store_path() -> Path:
     """``$XDG_DATA_HOME/tuidl/runs.sqlite``, or ``~/.local/share/tuidl/runs.sqlite``."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "tuidl" / "runs.sqlite"
+    return user_data_dir() / "runs.sqlite"
 
 
 def _num(v: float | None) -> float | None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from tuidl.data.locations import user_data_dir
 from tuidl.errors import TuidlError
 from tuidl.plugins.contract_kinds import CHECKS, ContractFailure, Skipped
 from tuidl.plugins.registry import Registry
@@ -131,8 +132,7 @@ def check_cache_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("TUIDL_DATA_DIR"):
         return Path(env["TUIDL_DATA_DIR"]).expanduser() / CACHE_FILE
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "tuidl" / CACHE_FILE
+    return user_data_dir(env) / CACHE_FILE
 
 
 def save_check_results(results: Iterable[CheckResult], path: Path | None = None) -> Path:

@@ -374,8 +374,9 @@ class Backend:
 
 
 def _data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "tuidl"
+    from tuidl.data.locations import user_data_dir
+
+    return user_data_dir()
 
 
 def _summary(r: dict[str, Any]) -> RunSummary:
