@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import Any
 
 from tuidl.errors import TuidlError
-from tuidl.experiment.runner import Progress, RunOutcome, _Execution, _registry, load_data
+from tuidl.experiment.runner import Progress, RunOutcome, _Execution, _registry
 from tuidl.experiment.trainer import Cancelled
-from tuidl.experiment.work import Context, Data, FoldResult, Unit, Worker, make_folds
+from tuidl.experiment.work import Context, Data, FoldResult, Unit, Worker
 
 RETRIES = 2
 CANCEL_GRACE_SECONDS = 30.0
@@ -290,28 +290,13 @@ class _DaskExecution(_Execution):
     (the rest -- planning, bookkeeping, the retrain -- is the runner's own)."""
 
     def __init__(self, client: Any, *args: Any) -> None:
+        # one local process: the data goes to the cluster by scatter, not memory-mapped files
         super().__init__(*args)
+        self.workers = 1
         self.client = client
 
-    def execute(self) -> RunOutcome:
-        data = load_data(self.spec, self.registry)
-        make_folds(self.spec, data.y_pool, len(data.y_val), self.seed)  # too many folds: raise
-        self.store.start_run(
-            self.run_id, [(t.index, t.params) for t in self.plan.trials], self.plan.num_folds
-        )
-        self.store.reset_unfinished(self.run_id)
-        self._load_done()
-        context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
-        worker = Worker(context, data, registry=self.registry, store=self.store, cancel=self.cancel)
-        self._report("cv")
-        if self._pending_count() > 0:
-            executor = DaskExecutor(self.client, context, data)
-            try:
-                executor.run(self._units(worker), self._on_result, self._should_run, self.cancel)
-            except (Cancelled, KeyboardInterrupt):
-                return self._interrupted()
-        worker.clear_cache()
-        return self._final(worker)
+    def _executor(self, context: Context, data: Data, worker: Worker) -> Any:
+        return DaskExecutor(self.client, context, data)
 
 
 def resume_on_dask(

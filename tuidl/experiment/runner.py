@@ -246,14 +246,11 @@ class _Execution:
             worker = Worker(
                 context, data, registry=self.registry, store=self.store, cancel=self.cancel
             )
-            executor: Any = (
-                ProcessExecutor(context, min(self.workers, self._pending_count()))
-                if tmp is not None
-                else SerialExecutor(worker)
-            )
             self._report("cv")
             try:
-                executor.run(self._units(worker), self._on_result, self._should_run, self.cancel)
+                self._executor(context, data, worker).run(
+                    self._units(worker), self._on_result, self._should_run, self.cancel
+                )
             except (Cancelled, KeyboardInterrupt):
                 return self._interrupted()
             worker.clear_cache()
@@ -261,6 +258,13 @@ class _Execution:
         finally:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    def _executor(self, context: Context, data: Data, worker: Worker) -> Any:
+        """Where the units run: worker processes when the data was shared for them
+        (``context.data_dir``), else this process. The Dask runner overrides this."""
+        if context.data_dir:
+            return ProcessExecutor(context, min(self.workers, self._pending_count()))
+        return SerialExecutor(worker)
 
     def _interrupted(self) -> RunOutcome:
         total = self.plan.num_tasks
