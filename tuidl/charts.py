@@ -229,6 +229,50 @@ def draw_confusion(plt, matrix: Sequence[Sequence[int]], class_names: Sequence[s
     _frame_cells(plt, names, names)
 
 
+ATTRIBUTE_METRICS = ("accuracy", "f1")
+
+
+def attribute_series(
+    metrics: dict[str, Any] | None,
+) -> tuple[list[str], dict[str, list[float]]] | None:
+    """What :func:`draw_attributes` takes, from a multi-label run's stored test metrics
+    (``{"attributes": {name: {metric: value}}, ...}``): the names and each metric of
+    :data:`ATTRIBUTE_METRICS` that every attribute has. None when there are none."""
+    per = (metrics or {}).get("attributes")
+    if not per:
+        return None
+    names = list(per)
+    series = {
+        k: [float(per[n].get(k) or 0.0) for n in names]
+        for k in ATTRIBUTE_METRICS
+        if all(k in per[n] for n in names)
+    }
+    return (names, series) if series else None
+
+
+def draw_attributes(
+    plt, names: Sequence[str], metrics: dict[str, Sequence[float]], title: str = ""
+) -> None:
+    """Per-attribute test metrics of a multi-label run as grouped horizontal bars.
+
+    ``metrics`` maps a metric name (e.g. accuracy, f1) to one value in [0, 1] per name in
+    ``names``; the axis is fixed to 0..1 so runs compare at a glance. This replaces the
+    confusion matrix, which has no meaning for independent binary attributes.
+    """
+    plt.clear_figure()
+    plt.title(title or "per-attribute test metrics of the retrained best")
+    series = {k: [float(v or 0.0) for v in vals] for k, vals in metrics.items() if vals}
+    if not names or not series:
+        return
+    labels = [str(n)[:12] for n in names]
+    # distinct fills, so the series stay apart without colour (pipes, NO_COLOR)
+    fills = ["█", "▒", "░", "▓"][: len(series)]
+    plt.multiple_bar(labels, list(series.values()), labels=list(series), width=0.6, marker=fills)
+    # headroom above 1 keeps the legend (drawn top left) off the bars
+    plt.ylim(0.0, 1.0 + 0.12 * (len(series) + 1))
+    plt.yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "0.25", "0.5", "0.75", "1"])
+
+
 def _frame_cells(plt, xlabels: list[str], ylabels: list[str]) -> None:
     nx, ny = max(len(xlabels), 1), max(len(ylabels), 1)
     plt.xlim(0.5, nx + 0.5)

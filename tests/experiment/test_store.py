@@ -190,3 +190,39 @@ def test_delete_run(store):
     run_id = store.create_run(blobs_spec())
     store.delete_run(run_id)
     assert store.list_runs() == []
+
+
+def test_a_store_from_the_previous_schema_is_upgraded_in_place(tmp_path):
+    """Version 1 stores (no per-attribute test metrics) open, keep their runs, and gain the
+    metrics column."""
+    path = tmp_path / "old.sqlite"
+    with Store(path) as s:
+        run_id = s.create_run(blobs_spec(), status="running")
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE tests DROP COLUMN metrics_json")
+    conn.execute(
+        "INSERT INTO tests VALUES (?, 0, '{}', 0.75, 4, '[[2, 0], [1, 1]]', '[\"a\", \"b\"]',"
+        " 0.8, 1.5, 0)",
+        (run_id,),
+    )
+    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        test = s.get_run(run_id)["test"]
+        assert test["test_accuracy"] == 0.75 and test["confusion"] == [[2, 0], [1, 1]]
+        assert test["metrics"] is None
+        metrics = {"attributes": {"a": {"accuracy": 0.5}}, "mean": {"accuracy": 0.5}}
+        s.record_test(
+            run_id,
+            best_trial=0,
+            params={},
+            test_accuracy=0.5,
+            num_test=4,
+            confusion=None,
+            class_names=["a"],
+            metrics=metrics,
+        )
+        assert s.get_run(run_id)["test"]["metrics"] == metrics
+    version = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()[0]
+    assert version == "2"

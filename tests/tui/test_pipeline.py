@@ -284,3 +284,20 @@ async def test_large_terminal_layout(registry, store_path):
         lines = screen_text(app).splitlines()
         assert len(lines) == 50
         assert app.screen.has_class("-wide")
+
+
+async def test_a_dataset_that_fails_to_load_shows_why(registry, store_path, monkeypatch):
+    """A dataset component that raises (a plugin bug, a bad file) must not leave the note on
+    "loading…" forever: the error is shown where the shapes would be."""
+    from tuidl.tui.backend import Backend
+
+    def broken(self, name, params):
+        raise ValueError("object too deep for desired array")
+
+    monkeypatch.setattr(Backend, "dataset_info", broken)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(PipelinePanel)
+        await wait_for(pilot, lambda: panel.info_error != "")
+        await pilot.pause()
+        assert "ValueError: object too deep" in screen_text(app)

@@ -221,3 +221,24 @@ async def test_a_stored_run_can_be_compared(store_path, registry):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, CompareScreen)
+
+
+async def test_a_chart_that_fails_to_draw_says_why():
+    """A drawing function that raises shows its error in the pane instead of a blank."""
+    from textual.app import App
+
+    from tuidl.tui.widgets.chart_plot import ChartPlot
+
+    def broken(plt):
+        raise ValueError("no finite values to draw")
+
+    class One(App):
+        def compose(self):
+            yield ChartPlot(id="p")
+
+    app = One()
+    async with app.run_test(size=(60, 12)) as pilot:
+        plot = app.query_one(ChartPlot)
+        plot.draw(broken)
+        await wait_for(pilot, lambda: "chart failed" in screen_text(app))
+        assert "ValueError: no finite values to draw" in screen_text(app)

@@ -113,7 +113,33 @@ def best_text(run: dict[str, Any]) -> str:
         )
     elif test is not None:
         lines.append("test accuracy: no test rows (split.num_test = 0)")
+    table = attribute_table(run)
+    if table:
+        lines.append("per-attribute test metrics of the retrained best:")
+        lines.append(table)
     return "\n".join(lines)
+
+
+METRIC_COLUMNS = ("accuracy", "precision", "recall", "f1")
+
+
+def attribute_table(run: dict[str, Any]) -> str | None:
+    """The multi-label test metrics as a table: one row per attribute (the metrics the
+    loss reported, then positives in the test rows) and a mean row; None for a run with
+    class labels or no test yet."""
+    metrics = (run.get("test") or {}).get("metrics")
+    if not metrics or not metrics.get("attributes"):
+        return None
+    per = metrics["attributes"]
+    cols = [c for c in METRIC_COLUMNS if any(c in m for m in per.values())]
+    headers = ["attribute", *cols, "positives"]
+    rows = [
+        [name, *(fmt_acc(m.get(c)) for c in cols), str(m.get("positives", "-"))]
+        for name, m in per.items()
+    ]
+    mean = metrics.get("mean", {})
+    rows.append(["mean", *(fmt_acc(mean.get(c)) for c in cols), ""])
+    return _table(headers, rows, set(range(1, len(headers))))
 
 
 def run_header(run: dict[str, Any]) -> str:
@@ -216,7 +242,8 @@ def charts_text(
     store: Any, run: dict[str, Any], *, width: int = 80, height: int = 20, color: bool = True
 ) -> str:
     """The CLI's charts for a run: CV result (or heatmap for 2-D grids), the best trial's
-    loss and accuracy curves, and the test confusion matrix."""
+    loss and accuracy curves, and the test confusion matrix (per-attribute metrics for a
+    multi-label run)."""
     from tuidl import charts
 
     out = []
@@ -234,7 +261,12 @@ def charts_text(
             charts.to_text(charts.draw_curves, *curves, width=width, height=height, color=color)
         )
     test = run.get("test")
-    if test and test.get("confusion"):
+    attrs = charts.attribute_series((test or {}).get("metrics"))
+    if attrs is not None:
+        out.append(
+            charts.to_text(charts.draw_attributes, *attrs, width=width, height=height, color=color)
+        )
+    elif test and test.get("confusion"):
         out.append(
             charts.to_text(
                 charts.draw_confusion,

@@ -302,6 +302,7 @@ class _Execution:
             class_names=worker.data.class_names,
             train_acc=result.train_acc,
             fit_seconds=result.fit_seconds,
+            metrics=test.get("metrics"),
         )
         self.store.set_status(self.run_id, "finished")
         self._report("done")
@@ -442,7 +443,8 @@ def _without_k(spec: Spec) -> str:
 
 def summary(store: Store, run_id: int) -> dict[str, Any]:
     """The ``--json`` shape: ``{run_id, status, trials: [{params, fold_scores, mean, std,
-    fit_seconds, status}], best: {params, mean, std}, test_accuracy}``."""
+    fit_seconds, status}], best: {params, mean, std}, test_accuracy, test_metrics}``;
+    ``test_metrics`` holds the per-attribute metrics of a multi-label run, else None."""
     run = store.get_run(run_id)
     best = run["best"]
     test = run["test"]
@@ -471,4 +473,5 @@ def summary(store: Store, run_id: int) -> dict[str, Any]:
             "std": best["std"],
         },
         "test_accuracy": test["test_accuracy"] if test else None,
+        "test_metrics": test.get("metrics") if test else None,
     }

@@ -35,7 +35,7 @@ from typing import Any
 from tuidl.data.locations import user_data_dir
 from tuidl.errors import TuidlError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RUN_STATUSES = ("queued", "running", "finished", "interrupted", "failed")
 FINAL_FOLD = -1  # curves of the retrain on all training rows
 
@@ -93,9 +93,16 @@ CREATE TABLE IF NOT EXISTS tests (
     class_names_json TEXT,
     train_acc REAL,
     fit_seconds REAL,
-    finished REAL NOT NULL
+    finished REAL NOT NULL,
+    metrics_json TEXT
 );
 """
+
+# Each step upgrades a store from the version before it (key: the version it produces).
+# Steps only add, so an older tuidl's runs stay readable and nothing is rewritten.
+_MIGRATIONS = {
+    2: ("ALTER TABLE tests ADD COLUMN metrics_json TEXT",),
+}
 
 
 def default_store_path() -> Path:
@@ -181,6 +188,8 @@ class Store:
                     f"{row[0] if row else '?'}; this tuidl reads version {SCHEMA_VERSION}. "
                     "Upgrade tuidl or choose another file with --store PATH"
                 )
+            if int(row[0]) < SCHEMA_VERSION:
+                self._migrate(int(row[0]))
             return
         with self._tx():
             for stmt in _SCHEMA.split(";"):
@@ -188,6 +197,19 @@ class Store:
                     self.conn.execute(stmt)
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    def _migrate(self, version: int) -> None:
+        """Upgrade a store written by an older tuidl to :data:`SCHEMA_VERSION`, in one
+        transaction (a failure leaves it as it was)."""
+        with self._tx():
+            # re-read under the write lock: another process may have migrated meanwhile
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            for target in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
+                for stmt in _MIGRATIONS.get(target, ()):
+                    self.conn.execute(stmt)
+            self.conn.execute(
+                "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),)
             )
 
     class _Tx:
@@ -389,9 +411,14 @@ class Store:
         class_names: list[str],
         train_acc: float | None = None,
         fit_seconds: float | None = None,
+        metrics: dict[str, Any] | None = None,
     ) -> None:
+        """Store the retrained best's test result. ``metrics``: per-attribute test metrics
+        of a multi-label run (``{"attributes": {name: {...}}, "mean": {...}}``), else None."""
         self._write(
-            "INSERT OR REPLACE INTO tests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO tests (run_id, best_trial, params_json, test_accuracy, "
+            "num_test, confusion_json, class_names_json, train_acc, fit_seconds, finished, "
+            "metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 best_trial,
@@ -403,6 +430,7 @@ class Store:
                 _num(train_acc),
                 _num(fit_seconds),
                 time.time(),
+                json.dumps(metrics) if metrics is not None else None,
             ),
         )
 
@@ -464,7 +492,8 @@ class Store:
         mean, std, train_acc, fit_seconds, ``fold_scores`` (list by fold, ``None`` where not
         finished), ``folds`` (dicts)), ``best`` (the best ok trial: trial, params, mean, std;
         ``None`` while none is ok) and ``test`` (best_trial, params, test_accuracy,
-        num_test, confusion, class_names; ``None`` until the retrain is scored).
+        num_test, confusion, class_names, ``metrics`` (per-attribute, multi-label runs
+        only); ``None`` until the retrain is scored).
         """
         run = self._require(run_id)
         run["spec"] = json.loads(run.pop("spec_json"))
@@ -512,6 +541,7 @@ class Store:
                 "class_names": json.loads(t["class_names_json"] or "[]"),
                 "train_acc": t["train_acc"],
                 "fit_seconds": t["fit_seconds"],
+                "metrics": json.loads(t["metrics_json"]) if t["metrics_json"] else None,
             }
         else:
             run["test"] = None

@@ -325,12 +325,19 @@ class Worker:
             )
         return out
 
-    def _test(self, pred, y, unit: Unit) -> dict[str, Any] | None:
+    def _test(self, pred, y, unit: Unit, loss: Any = None) -> dict[str, Any] | None:
+        """What the final unit records besides its accuracy: the confusion matrix for class
+        labels; for multi-label targets (N, A) the per-attribute ``metrics`` instead, from
+        the loss's optional ``metrics(Y_true, Y_pred, names)`` hook, else per-attribute
+        accuracy (see :func:`attribute_accuracy`)."""
         if unit.fold != FINAL:
             return None
         if np.ndim(y) != 1:
             # multi-label targets (N, A): a class confusion matrix means nothing there
-            return {"confusion": None, "num_test": len(y)}
+            names = list(self.data.class_names)
+            hook = getattr(loss, "metrics", None)
+            metrics = hook(y, pred, names) if callable(hook) else attribute_accuracy(y, pred, names)
+            return {"confusion": None, "num_test": len(y), "metrics": metrics}
         c = self.data.num_classes
         cm = np.zeros((c, c), dtype=np.int64)
         np.add.at(cm, (np.asarray(y), np.asarray(pred)), 1)
@@ -391,12 +398,25 @@ class Worker:
         if final:
             pred = predict(model, Xev)
             score = float(np.mean(pred == yev)) if len(yev) else None
-            test = self._test(pred, yev, Unit(FINAL, (trial,)))
+            test = self._test(pred, yev, Unit(FINAL, (trial,)), loss)
         else:
             score, test = result.val_acc, None
         return FoldResult(
             trial, fold, "ok", score, result.train_acc, time.perf_counter() - start, test=test
         )
+
+
+def attribute_accuracy(Y_true, Y_pred, names) -> dict[str, Any]:
+    """Per-attribute test accuracy of (N, A) 0/1 targets and predictions, and its mean:
+    ``{"attributes": {name: {"accuracy", "positives"}}, "mean": {"accuracy"}}``, the shape
+    a multi-label loss's ``metrics`` hook returns (which may add precision, recall, F1)."""
+    Y_true, Y_pred = np.asarray(Y_true), np.asarray(Y_pred)
+    acc = (Y_true == Y_pred).mean(axis=0) if len(Y_true) else np.zeros(Y_true.shape[1])
+    per = {
+        str(name): {"accuracy": float(acc[i]), "positives": int(Y_true[:, i].sum())}
+        for i, name in enumerate(names)
+    }
+    return {"attributes": per, "mean": {"accuracy": float(acc.mean()) if acc.size else 0.0}}
 
 
 def build_chain(spec: Spec, registry: Any) -> Any:

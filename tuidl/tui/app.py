@@ -25,7 +25,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tuidl.errors import TuidlError
-from tuidl.tui.backend import Backend, RunView
+from tuidl.tui.backend import Backend, RunView, error_text
 from tuidl.tui.specdoc import SpecDoc
 from tuidl.tui.widgets.charts_view import ChartsView
 from tuidl.tui.widgets.history_panel import HistoryPanel
@@ -485,7 +485,8 @@ class WorkbenchApp(App[None]):
         return self.backend.get_run(a), self.backend.get_run(b)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place worker results and errors are routed."""
+        """The one place the app's own workers report (a widget's workers report to that
+        widget: Worker.StateChanged does not bubble)."""
         worker = event.worker
         if event.state == WorkerState.ERROR:
             self._worker_failed(worker)
@@ -493,19 +494,12 @@ class WorkbenchApp(App[None]):
             self._worker_done(worker, worker.result)
 
     def _worker_failed(self, worker: Worker) -> None:
-        error = worker.error
-        message = (
-            str(error) if isinstance(error, TuidlError) else f"{type(error).__name__}: {error}"
-        )
+        message = error_text(worker.error)
         if worker.group == "poll":
             self._polling = False
         if worker.group == "start":
             self._starting = False
             self.query_one(RunPanel).set_message(Text(f"could not start: {message}", style="red"))
-        node = worker.node
-        handler = getattr(node, "worker_failed", None)
-        if callable(handler) and handler(worker, message):
-            return
         self.notify(message, severity="error", timeout=10)
 
     def _worker_done(self, worker: Worker, result: Any) -> None:

@@ -87,6 +87,14 @@ _SETTINGS: dict[str, tuple[Param, ...]] = {
 }
 
 
+def error_text(error: BaseException | None) -> str:
+    """How the workbench words an exception: a TuidlError's own message (it already says what
+    to do), anything else as ``Type: message`` so a plugin bug is recognisable."""
+    if isinstance(error, TuidlError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
 def _experiment(name: str):
     """Import ``tuidl.experiment.<name>``, or ``None`` while that layer is not written yet."""
     import importlib
@@ -107,6 +115,8 @@ class DatasetInfo:
     test_shape: tuple[int, ...] | None
     class_names: list[str]
     class_counts: list[int]
+    # multi-label (attribute) targets: class_names are the attributes, counts the positives
+    multilabel: bool = False
 
     @property
     def row_shape(self) -> tuple[int, ...]:
@@ -152,6 +162,8 @@ class RunView:
     test_accuracy: float | None = None
     confusion: list[list[int]] | None = None
     class_names: list[str] = field(default_factory=list)
+    # multi-label runs: the per-attribute test metrics instead of a confusion matrix
+    test_metrics: dict[str, Any] | None = None
     curves: Curves = field(default_factory=Curves)
     message: str = ""
 
@@ -286,8 +298,14 @@ class Backend:
 
         y = np.asarray(ds.y_train)
         names = [str(n) for n in (getattr(ds, "class_names", None) or [])]
-        k = max(len(names), int(y.max()) + 1 if y.size else 0)
-        counts = np.bincount(y.astype(np.int64), minlength=k).tolist() if y.size else []
+        multilabel = getattr(ds, "targets", "class") == "multilabel" or y.ndim == 2
+        if multilabel:
+            # (N, A) 0/1 targets: rows having each attribute
+            k = y.shape[1] if y.ndim == 2 else len(names)
+            counts = y.sum(axis=0).tolist() if y.ndim == 2 else []
+        else:
+            k = max(len(names), int(y.max()) + 1 if y.size else 0)
+            counts = np.bincount(y.astype(np.int64), minlength=k).tolist() if y.size else []
         xt = getattr(ds, "X_test", None)
         return DatasetInfo(
             name=name,
@@ -295,6 +313,7 @@ class Backend:
             test_shape=tuple(int(d) for d in np.shape(xt)) if xt is not None else None,
             class_names=names or [str(i) for i in range(k)],
             class_counts=[int(c) for c in counts],
+            multilabel=bool(multilabel),
         )
 
     # runs
@@ -446,6 +465,7 @@ def _run_view(store, run_id: int) -> RunView:
         best_index=int(best["trial"]) if best else None,
         test_accuracy=test.get("test_accuracy") if test else None,
         confusion=test.get("confusion") if test else None,
+        test_metrics=test.get("metrics") if test else None,
         class_names=[str(c) for c in (test.get("class_names") or [])] if test else [],
         message=str(run.get("message") or ""),
     )

@@ -240,3 +240,62 @@ def test_multilabel_run_stores_no_meaningless_confusion_matrix(tmp_path, monkeyp
     with Store(store) as s:
         test = s.get_run(1)["test"]
     assert test["confusion"] is None and test["test_accuracy"] > 0.8
+
+
+def _run_example(tmp_path, monkeypatch, *extra):
+    from pathlib import Path
+
+    from tuidl.cli import main
+    from tuidl.plugins.manager import reset_registry
+
+    monkeypatch.setenv("TUIDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "attributes")
+    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_attributes.toml"
+    store = tmp_path / "runs.sqlite"
+    reset_registry()
+    try:
+        code = main(["run", str(spec), "--workers", "1", "--store", str(store), *extra])
+    finally:
+        reset_registry()
+    assert code == 0
+    return store
+
+
+def test_per_attribute_test_metrics_are_stored_and_reported(tmp_path, monkeypatch, capsys):
+    """The retrained best's per-attribute metrics (the loss's metrics hook) reach the store,
+    --json, the CLI's table and chart, and the workbench's run view."""
+    import json
+
+    from tuidl.experiment.store import Store
+    from tuidl.tui.backend import Backend
+
+    out_json = tmp_path / "out.json"
+    store = _run_example(tmp_path, monkeypatch, "--json", str(out_json))
+    out = capsys.readouterr().out
+    with Store(store) as s:
+        test = s.get_run(1)["test"]
+    metrics = test["metrics"]
+    assert list(metrics["attributes"]) == ["even", "ge5", "closed_loop"]
+    for m in metrics["attributes"].values():
+        assert set(m) == {"accuracy", "precision", "recall", "f1", "positives"}
+        assert 0.7 < m["accuracy"] <= 1.0
+    # the stored test accuracy is the trainer's mean(pred == Y): the mean attribute accuracy
+    assert metrics["mean"]["accuracy"] == pytest.approx(test["test_accuracy"])
+    assert sum(m["positives"] for m in metrics["attributes"].values()) > 0
+    assert json.loads(out_json.read_text())["test_metrics"] == metrics
+    # the CLI prints a per-attribute table and draws bars instead of a confusion matrix
+    assert "per-attribute test metrics of the retrained best" in out
+    row = next(line for line in out.splitlines() if line.startswith("closed_loop "))
+    f1 = metrics["attributes"]["closed_loop"]["f1"]
+    assert f"{f1:.4f}" in row
+    assert "confusion matrix" not in out
+    view = Backend(store).get_run("1")
+    assert view.test_metrics == metrics and view.confusion is None
+
+
+def test_workbench_counts_positives_of_an_attribute_dataset(tmp_path, registry):
+    from tuidl.tui.backend import Backend
+
+    info = Backend(tmp_path / "runs.sqlite", registry).dataset_info("digits_attributes", {})
+    assert info.multilabel and info.class_names == ["even", "ge5", "closed_loop"]
+    assert info.class_counts == [891, 896, 713]

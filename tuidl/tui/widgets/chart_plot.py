@@ -14,9 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import RenderResult
+from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
+
+from tuidl.tui.backend import error_text
 
 
 class ChartPlot(PlotextPlot):
@@ -62,6 +65,14 @@ class ChartPlot(PlotextPlot):
             plt.theme(theme)
             text = Text.from_ansi(plt.build())
         self.app.call_from_thread(self._built, text, (width, height), generation)
+
+    @on(Worker.StateChanged)
+    def _build_failed(self, event: Worker.StateChanged) -> None:
+        # a drawing function that raises (bad data, a plotext quirk) shows why, in place of
+        # the chart, instead of leaving the pane silently blank
+        if event.worker.group == "chart" and event.state == WorkerState.ERROR:
+            self._text = Text(f"chart failed: {error_text(event.worker.error)}", style="red")
+            self.refresh()
 
     def _built(self, text: Text, size: tuple[int, int], generation: int) -> None:
         if generation != self._generation:

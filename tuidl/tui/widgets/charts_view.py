@@ -23,7 +23,9 @@ MAX_HZ = 4.0
 
 
 PLOTS = ("loss", "acc", "cv", "heatmap", "confusion")
-PANES = (("curves", "Curves"), ("cv", "CV"), ("heatmap", "Heatmap"), ("confusion", "Confusion"))
+# the "confusion" pane shows the test result: a confusion matrix for class labels, the
+# per-attribute metrics for a multi-label run
+PANES = (("curves", "Curves"), ("cv", "CV"), ("heatmap", "Heatmap"), ("confusion", "Test"))
 
 
 class ChartsView(Vertical):
@@ -169,9 +171,15 @@ class ChartsView(Vertical):
                 charts.draw_accuracy, list(c.epochs), list(c.train_acc), list(c.val_acc)
             )
         self._draw_search(view)
-        conf_key = (repr(view.confusion), tuple(view.class_names))
+        conf_key = (repr(view.confusion), tuple(view.class_names), repr(view.test_metrics))
         if self._changed("confusion", conf_key):
-            if view.confusion:
+            attrs = charts.attribute_series(view.test_metrics)
+            if attrs is not None:
+                title = "per-attribute test metrics of the best"
+                if view.test_accuracy is not None:
+                    title += f" (mean acc {view.test_accuracy:.4f})"
+                self._plot("confusion").draw(charts.draw_attributes, *attrs, title=title)
+            elif view.confusion:
                 title = None
                 if view.test_accuracy is not None:
                     title = f"confusion of the best (test acc {view.test_accuracy:.4f})"

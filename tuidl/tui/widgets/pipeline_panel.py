@@ -11,7 +11,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from tuidl.errors import TuidlError
-from tuidl.tui.backend import Backend, DatasetInfo
+from tuidl.tui.backend import Backend, DatasetInfo, error_text
 from tuidl.tui.specdoc import Section, SpecDoc, format_value
 from tuidl.tui.widgets.param_row import ParamRow
 from tuidl.tui.widgets.section_editor import SectionEditor
@@ -170,7 +170,10 @@ class PipelinePanel(Horizontal):
         t.append(f"{info.train_shape}  ")
         t.append("test ", style="bold")
         t.append(f"{info.test_shape if info.test_shape else '-'}\n")
-        t.append(f"{len(info.class_names)} classes: ", style="bold")
+        if info.multilabel:
+            t.append(f"{len(info.class_names)} attributes (rows having each): ", style="bold")
+        else:
+            t.append(f"{len(info.class_names)} classes: ", style="bold")
         t.append(
             "  ".join(f"{n}:{c}" for n, c in zip(info.class_names, info.class_counts, strict=False))
         )
@@ -299,16 +302,14 @@ class PipelinePanel(Horizontal):
     def _info_done(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "dataset-info":
             return
+        # Worker.StateChanged does not bubble, so this widget's workers never reach the
+        # app's router: a failed load is shown here, where the shapes would be
         if event.state == WorkerState.SUCCESS:
             self.info, self.info_error = event.worker.result, ""
             self._refresh_labels()
-
-    def worker_failed(self, worker: Worker, message: str) -> bool:
-        """The app's error router calls this first; True means the error is shown here."""
-        if worker.group == "dataset-info":
-            self.info, self.info_error = None, message
+        elif event.state == WorkerState.ERROR:
+            self.info, self.info_error = None, error_text(event.worker.error)
             self._refresh_labels()
-        return False
 
 
 def _focus_first_field(editor: SectionEditor) -> None:

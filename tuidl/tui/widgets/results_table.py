@@ -38,6 +38,7 @@ class ResultsTable(Vertical):
     ResultsTable #summary { height: auto; max-height: 2; }
     ResultsTable DataTable { height: 1fr; }
     ResultsTable #detail { height: auto; max-height: 3; color: $text-muted; }
+    ResultsTable #attributes { height: auto; max-height: 12; display: none; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -56,6 +57,7 @@ class ResultsTable(Vertical):
         yield Static("no results yet", id="summary")
         table = DataTable(id="table", cursor_type="row", zebra_stripes=False)
         yield table
+        yield Static("", id="attributes", markup=False)
         yield Static("", id="detail", markup=False)
 
     # ---- public -------------------------------------------------------------------------
@@ -95,6 +97,10 @@ class ResultsTable(Vertical):
     def _draw(self, view: RunView) -> None:
         """Update the table from ``view``: cells in place when the rows are the same ones."""
         self._set_static("#summary", _summary(view))
+        attributes = _attributes(view)
+        self.query_one("#attributes").display = attributes is not None
+        if attributes is not None:
+            self._set_static("#attributes", attributes)
         keys = view.grid_keys
         columns = ["#", *[_short(k) for k in keys], *FIXED_COLUMNS]
         table = self.query_one(DataTable)
@@ -251,6 +257,29 @@ def _summary(view: RunView) -> Text:
     if view.test_accuracy is not None:
         t.append(" · test accuracy of the retrained best ")
         t.append(f"{view.test_accuracy:.4f}", style="bold green")
+    return t
+
+
+ATTRIBUTE_COLUMNS = ("accuracy", "precision", "recall", "f1")
+
+
+def _attributes(view: RunView) -> Text | None:
+    """The per-attribute test metrics of a multi-label run, one line per attribute and a
+    mean line; None for a run with class labels or before the test."""
+    per = (view.test_metrics or {}).get("attributes")
+    if not per:
+        return None
+    cols = [c for c in ATTRIBUTE_COLUMNS if any(c in m for m in per.values())]
+    title = "test, per attribute"
+    width = max(len(title), *(len(str(n)) for n in per))
+    t = Text()
+    t.append(f"{title:<{width}}", style="bold")
+    t.append("".join(f"{c:>10}" for c in cols) + f"{'positives':>11}", style="bold")
+    rows = [(str(n), m, str(m.get("positives", ""))) for n, m in per.items()]
+    rows.append(("mean", (view.test_metrics or {}).get("mean", {}), ""))
+    for name, m, positives in rows:
+        t.append(f"\n{name:<{width}}")
+        t.append("".join(f"{_score(m.get(c)):>10}" for c in cols) + f"{positives:>11}")
     return t
 
 
