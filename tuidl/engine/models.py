@@ -14,6 +14,16 @@ The learnable-model contract (see :mod:`tuidl.engine`):
 - ``scores(X)`` and ``predict(X)`` in test mode (dropout off, batchnorm running stats).
 - ``get_state()`` / ``set_state(state)``: deep copies of params and batchnorm running stats.
 
+Output-layer losses: when the loss has ``path_loss(X, W, b, y)`` (hierarchical softmax, from
+the tuidl-hsoftmax plugin) and the model ends in an affine layer, training asks the loss for
+that layer's loss and gradients directly instead of forming every score: with ``K`` outputs
+and paths of length ``L`` it costs ``O(N * L * D)``, not ``O(N * K * D)``. ``path_loss``
+returns an object with ``loss``, ``dX`` (N, D), ``nodes`` (U,) and the gradients of those
+output columns only, ``dW`` (D, U) and ``db`` (U,); every other column's data gradient is
+exactly zero. The model still returns full-size gradients (fresh arrays, like the dense
+path), so optimizers, L2 and gradient checks see the same contract. Test-mode ``scores``
+and ``predict`` are unchanged.
+
 ``X`` already in the model's dtype is used without a copy; other dtypes are converted once.
 Calling ``loss``/``scores`` before ``setup`` raises ``RuntimeError``; an ``X`` whose row size
 is not ``input_dim`` raises ``ValueError`` from the first matrix product.
@@ -56,6 +66,7 @@ class _Network:
         self._buffers: dict[str, tuple[Any, str]] = {}  # name -> (layer, attribute)
         self._weights: list[str] = []
         self._reg_scratch: dict[str, np.ndarray] = {}
+        self._path_loss = None  # the loss's path_loss, when it replaces the output layer
 
     def setup(self, input_dim, num_classes: int, loss, init, rng: np.random.Generator):
         """Create the layers and parameters; returns ``self``. Calling it again starts over."""
@@ -66,6 +77,18 @@ class _Network:
         self.layers, self.params, self._slots, self._buffers, self._weights = [], {}, [], {}, []
         self._reg_scratch = {}
         self._build(int(self.input_dim), int(loss.output_dim(num_classes)), init, rng)
+        path_loss = getattr(loss, "path_loss", None)
+        self._path_loss = (
+            path_loss if callable(path_loss) and isinstance(self.layers[-1], Affine) else None
+        )
+        if self._path_loss is not None:
+            # Node-major storage: W (D, K) kept as the transpose of a C-contiguous (K, D)
+            # array makes each output node's weights one contiguous row, which path_loss
+            # gathers about twice as fast as strided columns. Products and in-place updates
+            # work on either layout, so nothing else notices.
+            last = self.layers[-1]
+            W = np.asfortranarray(last.params["W"])
+            last.params["W"] = self.params[self._weights[-1]] = W
         return self
 
     def _build(self, input_dim: int, output_dim: int, init, rng) -> None:
@@ -93,23 +116,50 @@ class _Network:
     def loss(self, X, y) -> tuple[float, dict[str, np.ndarray]]:
         """Train-mode loss (data + L2) and the gradient of every param, by name."""
         out = self._input(X)
-        for layer in self.layers:
+        head = self._path_loss
+        body = self.layers[:-1] if head is not None else self.layers
+        for layer in body:
             out = layer.forward(out, "train")
-        loss, dout = self.loss_fn(out, y)
-        for layer in reversed(self.layers):
+        if head is None:
+            loss, dout = self.loss_fn(out, y)
+        else:
+            loss, dout = self._output_layer(head, out, y)
+        for layer in reversed(body):
             dout = layer.backward(dout)
         grads = {name: layer.grads[key] for name, layer, key in self._slots}
         if self.reg:
             two_reg = 2.0 * self.reg
             for name in self._weights:
                 W = self.params[name]
-                loss += self.reg * float(np.vdot(W, W))
+                flat = W.ravel(order="K")  # a view in either layout (vdot would copy F order)
+                loss += self.reg * float(np.dot(flat, flat))
+                if head is not None and name == self._weights[-1]:
+                    continue  # _output_layer started that gradient from 2 * reg * W
                 tmp = self._reg_scratch.get(name)
                 if tmp is None:
                     tmp = self._reg_scratch[name] = np.empty_like(W)
                 np.multiply(W, two_reg, out=tmp)
                 grads[name] += tmp
         return loss, grads
+
+    def _output_layer(self, path_loss, x, y) -> tuple[float, np.ndarray]:
+        """Loss and gradients of the last affine layer through the loss's ``path_loss``
+        (see the module docstring); sets that layer's grads and returns (loss, dx)."""
+        last = self.layers[-1]
+        W, b = last.params["W"], last.params["b"]
+        x2 = x.reshape(x.shape[0], -1)
+        g = path_loss(x2, W, b, y)
+        if self.reg:
+            # the L2 gradient is dense anyway: start from it and add the touched columns
+            dW = np.multiply(W, 2.0 * self.reg)
+            dW[:, g.nodes] += g.dW
+        else:
+            dW = np.zeros_like(W)
+            dW[:, g.nodes] = g.dW
+        db = np.zeros_like(b)
+        db[g.nodes] = g.db
+        last.grads["W"], last.grads["b"] = dW, db
+        return float(g.loss), g.dX.reshape(x.shape)
 
     def scores(self, X) -> np.ndarray:
         """Test-mode class scores, (N, K)."""

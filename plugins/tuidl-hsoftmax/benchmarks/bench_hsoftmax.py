@@ -13,6 +13,11 @@ Every variant does one training step's worth of output-layer work on the same fe
 - ``hsoftmax_path_densegrad``: the node-major path step plus scattering its gradients into
   full (D, K) arrays, for code that insists on dense gradients.
 
+Then whole training steps through tuidl's own models, as ``tuidl run`` does them:
+``loss, grads = model.loss(X, y)`` then ``SGD.step(params, grads)`` (reg 1e-4), for the
+``linear`` model and an ``fc_net`` with one hidden layer of 256, each with ``softmax`` and
+with ``hsoftmax`` (which the models route through ``path_loss``: see tuidl.engine.models).
+
 Usage: ``python benchmarks/bench_hsoftmax.py [--classes 10000] [--n 256] [--dim 512]``.
 The last line of output is one JSON object with the timings (ms) and the factors.
 """
@@ -50,6 +55,29 @@ def hs_dense_step(loss_fn, X, W, b, y):
     return loss, X.T @ ds, ds.sum(axis=0), ds @ W.T
 
 
+def model_steps(registry, X, y, c):
+    """One SGD step of tuidl's linear model and net with softmax and with hsoftmax."""
+    steps = {}
+    for model_name, params in (("linear", {}), ("fc_net", {"hidden_sizes": [256]})):
+        for loss_name in ("softmax", "hsoftmax"):
+            loss = registry.create("loss", loss_name)
+            if loss_name == "hsoftmax":
+                loss.fit(X, y, num_classes=c)
+            model = registry.create(
+                "model", model_name, {**params, "reg": 1e-4, "dtype": X.dtype.name}
+            )
+            init = registry.create("initializer", "small_random", {"scale": 0.01})
+            model.setup(X.shape[1], c, loss, init, np.random.default_rng(0))
+            opt = registry.create("optimizer", "sgd", {"lr": 1e-3})
+
+            def step(model=model, opt=opt):
+                _, grads = model.loss(X, y)
+                opt.step(model.params, grads)
+
+            steps[f"{model_name}_{loss_name}_step"] = step
+    return steps
+
+
 def best_ms(fn, repeat):
     fn()  # warm-up: trees, caches, BLAS threads
     times = []
@@ -77,7 +105,8 @@ def main(argv=None) -> dict:
     W_soft = (0.01 * rng.standard_normal((d, c))).astype(dtype)
     b_soft = np.zeros(c, dtype)
 
-    loss = load_registry(environ={"TUIDL_LOAD_PLUGINS": "hsoftmax"}).create("loss", "hsoftmax")
+    registry = load_registry(environ={"TUIDL_LOAD_PLUGINS": "hsoftmax"})
+    loss = registry.create("loss", "hsoftmax")
     k = loss.output_dim(c)
     W = (0.01 * rng.standard_normal((d, k))).astype(dtype)  # (D, K) as the linear model keeps it
     V = np.ascontiguousarray(W.T)  # the same weights stored node-major (K, D)
@@ -97,6 +126,11 @@ def main(argv=None) -> dict:
             lambda: loss.path_loss(X, V.T, b, y).dense(k), args.repeat
         ),
     }
+    ms.update({key: best_ms(fn, args.repeat) for key, fn in model_steps(registry, X, y, c).items()})
+    training = {
+        model: round(ms[f"{model}_softmax_step"] / ms[f"{model}_hsoftmax_step"], 1)
+        for model in ("linear", "fc_net")
+    }
     result = {
         "benchmark": "output-layer loss+gradient step, best of repeats",
         "classes": c,
@@ -108,11 +142,19 @@ def main(argv=None) -> dict:
         "machine": platform.processor() or platform.machine(),
         "ms": {key: round(v, 3) for key, v in ms.items()},
         "speedup_vs_softmax": {
-            key: round(ms["softmax"] / v, 1) for key, v in ms.items() if key != "softmax"
+            key: round(ms["softmax"] / v, 1) for key, v in ms.items() if key.startswith("hsoftmax")
         },
+        "training_step_speedup_hsoftmax_vs_softmax": training,
     }
     for key, v in ms.items():
-        print(f"{key:<26} {v:9.2f} ms   x{ms['softmax'] / v:7.1f} vs softmax")
+        if not key.endswith("_step"):
+            print(f"{key:<26} {v:9.2f} ms   x{ms['softmax'] / v:7.1f} vs softmax")
+    for model, factor in training.items():
+        soft, hier = ms[f"{model}_softmax_step"], ms[f"{model}_hsoftmax_step"]
+        print(
+            f"training step, {model:<7} softmax {soft:8.2f} ms   hsoftmax {hier:8.2f} ms"
+            f"   x{factor:5.1f}"
+        )
     print(json.dumps(result))
     return result
 

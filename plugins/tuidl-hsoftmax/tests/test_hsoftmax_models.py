@@ -38,19 +38,68 @@ def _model(registry, name, params, tree, X, y, c):
 
 
 @pytest.mark.parametrize(
-    ("name", "params"), [("linear", {"reg": 0.0}), ("fc_net", {"hidden_sizes": [6], "reg": 0.0})]
+    ("name", "params"),
+    [
+        ("linear", {"reg": 0.0}),
+        ("linear", {"reg": 0.3}),
+        ("fc_net", {"hidden_sizes": [6], "reg": 0.0}),
+        ("fc_net", {"hidden_sizes": [6, 5], "reg": 0.2, "batchnorm": True}),
+    ],
 )
 def test_model_gradients_through_hsoftmax(registry, name, params):
     from tuidl.engine.gradcheck import numeric_gradient, rel_error
 
     X, y = _blobs(7, 3, 5, seed=1)
     model = _model(registry, name, params, "balanced", X, y, 7)
-    last = "W" if name == "linear" else "W2"
+    last = "W" if name == "linear" else f"W{len(params['hidden_sizes']) + 1}"
     assert model.params[last].shape[1] == 6  # C - 1 inner nodes
     _, grads = model.loss(X, y)
     for key, p in model.params.items():
         num = numeric_gradient(lambda _p: model.loss(X, y)[0], p)
         assert rel_error(grads[key], num) < 1e-7, key
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("linear", {"reg": 0.0}),
+        ("linear", {"reg": 0.05}),
+        ("fc_net", {"hidden_sizes": [16, 8], "reg": 0.01, "batchnorm": True}),
+    ],
+)
+def test_models_train_through_path_loss_not_all_scores(registry, name, params):
+    """Training uses the loss's path_loss (only the path nodes' scores) and gets exactly the
+    gradients of the dense route: every output score, then loss(scores, y)."""
+    X, y = _blobs(37, 4, 9, seed=3)  # 37 classes: unbalanced paths of length 5 and 6
+    model = _model(registry, name, params, "balanced", X, y, 37)
+    calls = []
+    real = model.loss_fn.path_loss
+
+    def spy(*args):
+        calls.append(1)
+        return real(*args)
+
+    model._path_loss = spy
+    dense_calls = []
+
+    class Counting:  # the same loss, counting dense calls (scores for every output)
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, scores, y):
+            dense_calls.append(scores.shape)
+            return self.inner(scores, y)
+
+    model.loss_fn = Counting(model.loss_fn)
+    loss_path, grads_path = model.loss(X, y)
+    grads_path = {k: v.copy() for k, v in grads_path.items()}
+    assert calls and not dense_calls
+    model._path_loss = None  # the dense route, for reference
+    loss_dense, grads_dense = model.loss(X, y)
+    assert dense_calls == [(len(y), 36)]
+    assert loss_path == pytest.approx(loss_dense, rel=1e-12)
+    for key in grads_dense:
+        np.testing.assert_allclose(grads_path[key], grads_dense[key], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["linear", "fc_net"])
