@@ -81,6 +81,28 @@ class _Mutates(_Softmax):
         return super().__call__(s, y)
 
 
+class _WithPathLoss(_Softmax):
+    """A softmax with an output-layer path_loss (every column is 'on the path')."""
+
+    scale = 1.0
+
+    def path_loss(self, X, W, b, y):
+        from types import SimpleNamespace
+
+        loss, ds = self(X @ W + b, y)
+        return SimpleNamespace(
+            loss=loss,
+            dX=ds @ W.T,
+            nodes=np.arange(W.shape[1]),
+            dW=self.scale * (X.T @ ds),
+            db=ds.sum(axis=0),
+        )
+
+
+class _WrongPathLoss(_WithPathLoss):
+    scale = 2.0  # dW twice too large: training through it would go wrong silently
+
+
 def _loss(name, cls):
     return Component("loss", name, f"Loss {name}", lambda: cls())
 
@@ -108,6 +130,8 @@ def test_the_builtins_pass_their_own_contract():
         (_WrongGradient, "numeric gradient: relative error"),
         (_Float64Always, "dscores dtype: float32 scores gave float64"),
         (_Mutates, "input untouched"),
+        (_WithPathLoss, ""),
+        (_WrongPathLoss, "path_loss: its dW differs from the dense route"),
     ],
 )
 def test_loss_contract(cls, reason):

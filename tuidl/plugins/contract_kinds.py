@@ -136,7 +136,38 @@ def check_loss(component: Component, rng: np.random.Generator) -> list[str]:
         "two evaluations on the same scores differ",
     )
     passed.append("deterministic")
+    if callable(getattr(loss, "path_loss", None)):
+        _check_path_loss(loss, rng, classes, labels)
+        passed.append("path_loss")
     return passed
+
+
+def _check_path_loss(loss: Any, rng: np.random.Generator, classes: int, labels) -> None:
+    """The optional output-layer extension must equal the dense route it replaces: loss of
+    ``X @ W + b`` and the chain rule through it, column for column (the built-in models
+    train through it, so a wrong one would silently train the wrong thing)."""
+    y = labels(rng)
+    k = loss.output_dim(classes)
+    X = rng.normal(size=(len(y), 6))
+    W, b = rng.normal(scale=0.5, size=(6, k)), rng.normal(scale=0.1, size=k)
+    value, dscores = loss(X @ W + b, y)
+    g = loss.path_loss(X, W, b, y)
+    nodes = np.asarray(g.nodes)
+    dW, db = np.zeros_like(W), np.zeros_like(b)
+    dW[:, nodes], db[nodes] = g.dW, g.db
+    for name, got, want in (
+        ("loss", np.float64(g.loss), np.float64(value)),
+        ("dX", np.asarray(g.dX), dscores @ W.T),
+        ("dW", dW, X.T @ dscores),
+        ("db", db, dscores.sum(axis=0)),
+    ):
+        same = np.shape(got) == np.shape(want) and np.allclose(got, want, rtol=1e-9, atol=1e-12)
+        expect(
+            same,
+            "path_loss",
+            f"its {name} differs from the dense route, loss(X @ W + b, y) and the chain rule "
+            "through it; the built-in models train through path_loss when a loss has one",
+        )
 
 
 # -- preprocessors --------------------------------------------------------------------------
