@@ -95,18 +95,6 @@ def error_text(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _experiment(name: str):
-    """Import ``tuidl.experiment.<name>``, or ``None`` while that layer is not written yet."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"tuidl.experiment.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("tuidl.experiment"):
-            return None
-        raise
-
-
 # ---- what the views draw -------------------------------------------------------------------
 @dataclass
 class DatasetInfo:
@@ -230,11 +218,9 @@ class Backend:
     @property
     def store_path(self) -> Path:
         if self._store_path is None:
-            store = _experiment("store")
-            if store is not None:
-                self._store_path = Path(store.default_store_path())
-            else:
-                self._store_path = _data_dir() / "runs.sqlite"
+            from tuidl.experiment.store import default_store_path
+
+            self._store_path = Path(default_store_path())
         return self._store_path
 
     # specs
@@ -263,24 +249,20 @@ class Backend:
         return path
 
     def to_toml(self, data: dict[str, Any]) -> str:
-        spec = _experiment("spec")
-        if spec is not None:
-            return spec.dumps_toml(data)
-        return dict_to_toml(data)
+        from tuidl.experiment.spec import dumps_toml
+
+        return dumps_toml(data)
 
     def validate(self, data: dict[str, Any]):
         """The spec layer's object for ``data``, validated; raises with its message."""
-        spec_mod = _experiment("spec")
-        if spec_mod is None:
-            raise TuidlError("the experiment layer (tuidl.experiment) is not installed")
+        from tuidl.experiment import spec as spec_mod
+
         spec = spec_mod.Spec.from_dict(data)
         spec_mod.validate(spec, self.registry)
         return spec
 
     def check(self, data: dict[str, Any]) -> str:
         """The spec layer's complaint about ``data`` (``""`` when it would run)."""
-        if _experiment("spec") is None:
-            return ""
         try:
             self.validate(data)
         except TuidlError as exc:
@@ -318,10 +300,9 @@ class Backend:
 
     # runs
     def _store(self):
-        store_mod = _experiment("store")
-        if store_mod is None:
-            raise TuidlError("the experiment layer (tuidl.experiment) is not installed")
-        return store_mod.Store(self.store_path)
+        from tuidl.experiment.store import Store
+
+        return Store(self.store_path)
 
     def start(self, data: dict[str, Any]) -> str:
         """Create a queued run and start the runner for it in its own session; return its id.
@@ -378,7 +359,7 @@ class Backend:
         return "\n".join(text[-lines:])
 
     def list_runs(self) -> list[RunSummary]:
-        if _experiment("store") is None or not self.store_path.exists():
+        if not self.store_path.exists():
             return []
         with self._store() as store:
             return [_summary(r) for r in store.list_runs()]
@@ -505,72 +486,3 @@ def _latest_curves(store, view: RunView) -> Curves:
         val_acc=[val_by_epoch.get(e) for e in tr[0]],
         label=label,
     )
-
-
-# ---- TOML ----------------------------------------------------------------------------------
-def dict_to_toml(data: dict[str, Any]) -> str:
-    """Write a spec dict as TOML (tables, arrays of tables, scalars and lists)."""
-    lines: list[str] = []
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict | list) or _is_value_list(v)}
-    for k, v in scalars.items():
-        lines.append(f"{_key(k)} = {_toml_value(v)}")
-    for k, v in data.items():
-        if k in scalars:
-            continue
-        if isinstance(v, dict):
-            _table(lines, [k], v)
-        else:  # array of tables
-            for item in v:
-                lines.append("")
-                lines.append(f"[[{_key(k)}]]")
-                for ik, iv in item.items():
-                    lines.append(f"{_key(ik)} = {_toml_value(iv)}")
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _is_value_list(v: Any) -> bool:
-    return isinstance(v, list) and not any(isinstance(i, dict) for i in v)
-
-
-def _table(lines: list[str], path: list[str], table: dict[str, Any]) -> None:
-    lines.append("")
-    lines.append("[" + ".".join(_key(p) for p in path) + "]")
-    subtables = []
-    for k, v in table.items():
-        if v is None:
-            continue
-        if isinstance(v, dict):
-            subtables.append((k, v))
-        else:
-            lines.append(f"{_key(k)} = {_toml_value(v)}")
-    for k, v in subtables:
-        _table(lines, [*path, k], v)
-
-
-def _key(k: str) -> str:
-    if k and all(c.isalnum() or c in "_-" for c in k):
-        return k
-    return _toml_str(k)
-
-
-def _toml_str(s: str) -> str:
-    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{out}"'
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return _toml_str(v)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(i) for i in v) + "]"
-    raise TuidlError(f"cannot write {v!r} ({type(v).__name__}) to TOML")
