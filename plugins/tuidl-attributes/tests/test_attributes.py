@@ -170,21 +170,7 @@ def test_linear_model_learns_digit_attributes_with_metrics(registry):
 
 
 def test_example_spec_runs_end_to_end(tmp_path, monkeypatch, capsys):
-    from pathlib import Path
-
-    from tuidl.cli import main
-    from tuidl.plugins.manager import reset_registry
-
-    monkeypatch.setenv("TUIDL_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "attributes")
-    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_attributes.toml"
-    argv = ["run", str(spec), "--workers", "1", "--store", str(tmp_path / "runs.sqlite")]
-    reset_registry()  # the process-wide registry must see this environment
-    try:
-        code = main([*argv, "--no-charts"])
-    finally:
-        reset_registry()
-    assert code == 0
+    _run_example(tmp_path, monkeypatch, "--no-charts")
     out = capsys.readouterr().out
     assert "digits_attributes" in out and "status finished" in out
 
@@ -221,22 +207,9 @@ def test_specs_that_mix_target_kinds_are_refused_up_front(
 
 
 def test_multilabel_run_stores_no_meaningless_confusion_matrix(tmp_path, monkeypatch, capsys):
-    from pathlib import Path
-
-    from tuidl.cli import main
     from tuidl.experiment.store import Store
-    from tuidl.plugins.manager import reset_registry
 
-    monkeypatch.setenv("TUIDL_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "attributes")
-    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_attributes.toml"
-    store = tmp_path / "runs.sqlite"
-    reset_registry()
-    try:
-        code = main(["run", str(spec), "--workers", "1", "--store", str(store), "--no-charts"])
-    finally:
-        reset_registry()
-    assert code == 0
+    store = _run_example(tmp_path, monkeypatch, "--no-charts")
     with Store(store) as s:
         test = s.get_run(1)["test"]
     assert test["confusion"] is None and test["test_accuracy"] > 0.8
