@@ -13,13 +13,7 @@ from tuidl.engine.init import SmallRandom
 from tuidl.engine.losses import SoftmaxLoss
 from tuidl.engine.models import LinearClassifier
 from tuidl.engine.optim import SGD
-from tuidl.experiment.trainer import (
-    Cancelled,
-    ListSink,
-    accuracy,
-    iterations_per_epoch,
-    train,
-)
+from tuidl.experiment.trainer import Cancelled, ListSink, accuracy, iterations_per_epoch, train
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +27,12 @@ def model(seed=0, reg=1e-3):
     return m.setup(6, 3, SoftmaxLoss(), SmallRandom(), np.random.default_rng(seed))
 
 
+def fit(m, opt, data, seed=0, **kw):
+    """``train`` on ``data`` = (X, y, X_val, y_val) with a fresh generator seeded ``seed``."""
+    X, y, Xv, yv = data
+    return train(m, opt, X, y, Xv, yv, rng=np.random.default_rng(seed), **kw)
+
+
 def test_iterations_per_epoch():
     assert iterations_per_epoch(49000, 200, "replacement") == 245
     assert iterations_per_epoch(100, 200, "replacement") == 1
@@ -44,18 +44,8 @@ def test_epochs_events_and_learning(data):
     X, y, Xv, yv = data
     sink = ListSink()
     m = model()
-    r = train(
-        m,
-        SGD(lr=0.05),
-        X,
-        y,
-        Xv,
-        yv,
-        rng=np.random.default_rng(0),
-        epochs=4,
-        batch_size=30,
-        sink=sink,
-        keep_best=False,
+    r = fit(
+        m, SGD(lr=0.05), (X, y, Xv, yv), seed=0, epochs=4, batch_size=30, sink=sink, keep_best=False
     )
     assert r.status == "ok" and r.iterations == 40 and r.epochs == 4.0
     assert len(sink.loss_values) == 40
@@ -68,18 +58,7 @@ def test_epochs_events_and_learning(data):
 def test_iterations_ending_mid_epoch_get_a_last_check(data):
     X, y, Xv, yv = data
     sink = ListSink()
-    train(
-        model(),
-        SGD(lr=0.05),
-        X,
-        y,
-        Xv,
-        yv,
-        rng=np.random.default_rng(0),
-        iterations=25,
-        batch_size=30,
-        sink=sink,
-    )
+    fit(model(), SGD(lr=0.05), (X, y, Xv, yv), seed=0, iterations=25, batch_size=30, sink=sink)
     assert [e[0] for e in sink.epochs] == [1.0, 2.0, 2.5]
 
 
@@ -87,18 +66,7 @@ def test_lr_decays_once_per_epoch(data):
     X, y, Xv, yv = data
     sink = ListSink()
     opt = SGD(lr=0.1, lr_decay=0.5)
-    train(
-        model(),
-        opt,
-        X,
-        y,
-        Xv,
-        yv,
-        rng=np.random.default_rng(0),
-        epochs=3,
-        batch_size=100,
-        sink=sink,
-    )
+    fit(model(), opt, (X, y, Xv, yv), seed=0, epochs=3, batch_size=100, sink=sink)
     assert [e[3] for e in sink.epochs] == [0.1, 0.05, 0.025]
     assert opt.lr == pytest.approx(0.0125)
 
@@ -108,14 +76,11 @@ def test_same_rng_same_result_and_replacement_vs_epoch_sampling(data):
     runs = []
     for sampling in ("replacement", "replacement", "epoch"):
         sink = ListSink()
-        train(
+        fit(
             model(),
             SGD(lr=0.05),
-            X,
-            y,
-            Xv,
-            yv,
-            rng=np.random.default_rng(7),
+            (X, y, Xv, yv),
+            seed=7,
             epochs=2,
             batch_size=40,
             sampling=sampling,
@@ -130,27 +95,21 @@ def test_same_rng_same_result_and_replacement_vs_epoch_sampling(data):
 def test_full_batch_gradient_descent_is_deterministic_given_the_model(data):
     X, y, Xv, yv = data
     a, b = ListSink(), ListSink()
-    train(
+    fit(
         model(),
         SGD(lr=0.05),
-        X,
-        y,
-        Xv,
-        yv,
-        rng=np.random.default_rng(1),
+        (X, y, Xv, yv),
+        seed=1,
         epochs=3,
         batch_size=300,
         sampling="epoch",
         sink=a,
     )
-    train(
+    fit(
         model(),
         SGD(lr=0.05),
-        X,
-        y,
-        Xv,
-        yv,
-        rng=np.random.default_rng(2),
+        (X, y, Xv, yv),
+        seed=2,
         epochs=3,
         batch_size=300,
         sampling="epoch",
@@ -162,17 +121,7 @@ def test_full_batch_gradient_descent_is_deterministic_given_the_model(data):
 def test_diverging_learning_rate_is_a_result_not_an_exception(data):
     X, y, Xv, yv = data
     X = X * 1e3
-    r = train(
-        model(reg=1e3),
-        SGD(lr=1e3),
-        X,
-        y,
-        Xv,
-        yv,
-        rng=np.random.default_rng(0),
-        epochs=5,
-        batch_size=30,
-    )
+    r = fit(model(reg=1e3), SGD(lr=1e3), (X, y, Xv, yv), seed=0, epochs=5, batch_size=30)
     assert r.status == "diverged"
     assert "lower optimizer.lr" in r.message and "learning rate 1000" in r.message
     assert r.val_acc is None
@@ -188,14 +137,11 @@ def test_cancel_is_checked_every_iteration(data):
 
     sink = ListSink()
     with pytest.raises(Cancelled):
-        train(
+        fit(
             model(),
             SGD(lr=0.05),
-            X,
-            y,
-            Xv,
-            yv,
-            rng=np.random.default_rng(0),
+            (X, y, Xv, yv),
+            seed=0,
             epochs=5,
             batch_size=30,
             sink=sink,
@@ -299,16 +245,5 @@ def test_train_accuracy_uses_a_bounded_sample(data):
             return super().predict(X)
 
     m = Spy(reg=1e-3).setup(6, 3, SoftmaxLoss(), SmallRandom(), np.random.default_rng(0))
-    train(
-        m,
-        SGD(lr=0.05),
-        X,
-        y,
-        Xv,
-        yv,
-        rng=np.random.default_rng(0),
-        epochs=1,
-        batch_size=30,
-        train_sample=50,
-    )
+    fit(m, SGD(lr=0.05), (X, y, Xv, yv), seed=0, epochs=1, batch_size=30, train_sample=50)
     assert Spy.sizes == [50, 100]
