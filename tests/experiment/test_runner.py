@@ -298,8 +298,13 @@ def test_worker_processes_share_each_fold_and_fit_the_chain_once_per_fold(tmp_pa
     worker._build = spy.__get__(worker)
     for fold in (0, 0, 1, 0):
         worker.prepared(worker.trials[0], fold)
-    assert built == [0, 1, 0]  # cached while the fold stays the same; rebuilt after eviction
-    assert sorted(p.suffix for p in (tmp_path / "folds").glob("*.npy")) == [".npy", ".npy"]
+    assert built == [0, 1]  # built once each; fold 0's files are still there to map again
+    assert len(list((tmp_path / "folds").glob("*.npy"))) == 4
+    work.drop_fold(tmp_path, work.fold_tag(worker.trials[0], 0))  # what the executor does
+    assert len(list((tmp_path / "folds").glob("*.npy"))) == 2
+    worker.release()  # a worker process lets go of its mapping after each unit
+    worker.prepared(worker.trials[0], 0)
+    assert built == [0, 1, 0]  # a dropped fold is rebuilt if a unit still asks for it
 
 
 def _digits_data(spec):

@@ -17,6 +17,11 @@ Worker processes:
   the cores (environment variables need no extra dependency, unlike threadpoolctl);
 - memory-map the run's split arrays from ``.npy`` files written once by the runner, so the
   data is never pickled per task and its pages are shared;
+- share each fold's features through files too (see :mod:`tuidl.experiment.work`): a
+  worker lets go of its mapping after each unit, the executor deletes a fold's files once
+  its last unit is done, and with ``max_folds`` it has units of at most that many distinct
+  folds (``fold_of(unit)``) in flight, holding back the next fold's units meanwhile, so
+  the workers never hold more folds' features than that at once;
 - load their own registry from the environment, which includes ``--plugin`` paths
   (``TUIDL_PLUGINS``, see :func:`tuidl.plugins.manager.set_plugin_paths`);
 - ignore SIGINT: Ctrl+C reaches the parent, which sets a shared event that every worker's
@@ -38,7 +43,7 @@ from typing import Any
 
 from tuidl.errors import TuidlError
 from tuidl.experiment.trainer import Cancelled
-from tuidl.experiment.work import Context, Data, FoldResult, Unit, Worker
+from tuidl.experiment.work import Context, Data, FoldResult, Unit, Worker, drop_fold
 
 BLAS_ENV = (
     "OMP_NUM_THREADS",
@@ -125,6 +130,8 @@ def _run_unit(unit: Unit) -> list[FoldResult] | None:
         return _worker.run(unit)
     except Cancelled:
         return None
+    finally:
+        _worker.release()  # idle, this worker holds no fold (see Worker.release)
 
 
 @contextlib.contextmanager
@@ -147,14 +154,29 @@ class ProcessExecutor:
     ``context.data_dir`` must hold the arrays written by :meth:`Data.save`. At most
     ``workers`` units are in flight, so a cancel or a diverged trial wastes little.
     A worker process that dies (killed, out of memory) raises :class:`TuidlError`.
+
+    ``fold_of(unit)`` names the shared fold a unit uses (:func:`~tuidl.experiment.work.
+    fold_tag`); given it, units of at most ``max_folds`` distinct folds are in flight (the
+    next unit waits for a slot; units keep their order) and a fold's files are deleted once
+    its units are done. A fold's units must come one after another (the runner's
+    fold-major order); a unit of a fold already deleted would rebuild it.
     """
 
-    def __init__(self, context: Context, workers: int) -> None:
+    def __init__(
+        self,
+        context: Context,
+        workers: int,
+        *,
+        fold_of: Callable[[Unit], str] | None = None,
+        max_folds: int | None = None,
+    ) -> None:
         if context.data_dir is None:
             raise ValueError("ProcessExecutor needs context.data_dir")
         self.context = context
         self.workers = max(1, workers)
         self.threads = threads_per_worker(self.workers)
+        self.fold_of = fold_of
+        self.max_folds = max(1, max_folds) if max_folds is not None else self.workers
 
     def run(
         self,
@@ -168,6 +190,8 @@ class ProcessExecutor:
         env = dict.fromkeys(BLAS_ENV, str(self.threads))
         queue = iter(units)
         inflight: dict[Future, Unit] = {}
+        folds = _FoldSlots(self.fold_of, self.max_folds, self._drop)
+        held: Unit | None = None  # the next unit, waiting for a fold slot
         stopping = hard = False
         with _environ(env):
             pool = ProcessPoolExecutor(
@@ -179,8 +203,13 @@ class ProcessExecutor:
         try:
             while True:
                 while not stopping and len(inflight) < self.workers:
-                    unit = next(queue, None)
+                    unit = held if held is not None else next(queue, None)
+                    held = None
                     if unit is None:
+                        folds.exhausted()
+                        break
+                    if not folds.admit(unit):
+                        held = unit
                         break
                     todo = should_run(unit)
                     if todo is not None:
@@ -189,6 +218,7 @@ class ProcessExecutor:
                         # it is held until the submit returns, then acted on
                         with _environ(env), _sigint_deferred() as interrupted:
                             inflight[pool.submit(_run_unit, todo)] = todo
+                        folds.started(todo)
                         if interrupted:
                             stopping = True
                             event.set()
@@ -197,7 +227,7 @@ class ProcessExecutor:
                 try:
                     done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        inflight.pop(fut)
+                        folds.finished(inflight.pop(fut))
                         results = fut.result()
                         if results is None:
                             stopping = True
@@ -227,6 +257,59 @@ class ProcessExecutor:
         finally:
             event.set()
             _shutdown(pool, inflight, 0.0 if hard else CANCEL_GRACE_SECONDS)
+
+    def _drop(self, tag: str) -> None:
+        assert self.context.data_dir is not None
+        drop_fold(self.context.data_dir, tag)
+
+
+class _FoldSlots:
+    """Which shared folds have units in flight: admits a unit of a new fold only while
+    fewer than ``limit`` folds do, and calls ``drop(tag)`` for a fold whose units are all
+    done (none in flight, and the queue has moved on to another fold). Without ``fold_of``
+    it admits everything and drops nothing."""
+
+    def __init__(self, fold_of: Callable[[Unit], str] | None, limit: int, drop) -> None:
+        self.fold_of = fold_of
+        self.limit = limit
+        self.drop = drop
+        self.running: dict[str, int] = {}  # fold -> units in flight
+        self.current: str | None = None  # the fold the queue is at (may get more units)
+
+    def admit(self, unit: Unit) -> bool:
+        if self.fold_of is None:
+            return True
+        tag = self.fold_of(unit)
+        if tag != self.current:
+            self._move_on(tag)
+        return tag in self.running or len(self.running) < self.limit
+
+    def started(self, unit: Unit) -> None:
+        if self.fold_of is not None:
+            tag = self.fold_of(unit)
+            self.running[tag] = self.running.get(tag, 0) + 1
+
+    def finished(self, unit: Unit) -> None:
+        if self.fold_of is None:
+            return
+        tag = self.fold_of(unit)
+        left = self.running.get(tag, 0) - 1
+        if left > 0:
+            self.running[tag] = left
+            return
+        self.running.pop(tag, None)
+        if tag != self.current:
+            self.drop(tag)
+
+    def exhausted(self) -> None:
+        """No units left: the last fold gets no more either."""
+        if self.fold_of is not None:
+            self._move_on(None)
+
+    def _move_on(self, tag: str | None) -> None:
+        previous, self.current = self.current, tag
+        if previous is not None and previous not in self.running:
+            self.drop(previous)
 
 
 def _shutdown(pool: ProcessPoolExecutor, inflight: dict[Future, Unit], grace: float) -> None:

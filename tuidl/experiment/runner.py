@@ -49,7 +49,26 @@ from tuidl.experiment.grid import plan
 from tuidl.experiment.spec import Spec, is_learnable, loads_spec, validate
 from tuidl.experiment.store import Store, best_trial
 from tuidl.experiment.trainer import Cancelled
-from tuidl.experiment.work import FINAL, Context, Data, FoldResult, Unit, Worker, make_folds
+from tuidl.experiment.work import (
+    FINAL,
+    Context,
+    Data,
+    FoldResult,
+    Unit,
+    Worker,
+    feature_bytes_per_row,
+    fold_tag,
+    make_folds,
+    trial_specs,
+)
+
+FOLD_MEMORY_BUDGET = 512 * 2**20
+"""Bytes of fold features that worker processes may hold at once. A fold's features are
+about the size of the whole (preprocessed) training split -- 614 MB for CIFAR-10's 50,000
+rows in float32 -- so two workers on two different folds would double the run's memory.
+The runner lets the workers hold as many distinct folds as fit in this budget (always at
+least one; see :meth:`_Execution._parallelism`), and runs in this process when that leaves
+no work for a second worker (one trial: each fold has one unit)."""
 
 
 @dataclass
@@ -221,6 +240,8 @@ class _Execution:
         self.started = time.perf_counter()
         self.done_at_start = 0
         self.done = 0
+        self.processes = 1  # worker processes, and the folds they may hold (_parallelism)
+        self.max_folds = 1
 
     # -- the whole run -----------------------------------------------------------------------
 
@@ -235,7 +256,8 @@ class _Execution:
         context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
         tmp = None
         try:
-            if self.workers > 1 and self._pending_count() > 1:
+            self.processes, self.max_folds = self._parallelism(data)
+            if self.processes > 1:
                 tmp = Path(tempfile.mkdtemp(prefix="tuidl-run-"))
                 data.save(tmp)
                 del data
@@ -249,7 +271,7 @@ class _Execution:
             self._report("cv")
             try:
                 self._executor(context, data, worker).run(
-                    self._units(worker), self._on_result, self._should_run, self.cancel
+                    self._units(worker.trials), self._on_result, self._should_run, self.cancel
                 )
             except (Cancelled, KeyboardInterrupt):
                 return self._interrupted()
@@ -263,8 +285,38 @@ class _Execution:
         """Where the units run: worker processes when the data was shared for them
         (``context.data_dir``), else this process. The Dask runner overrides this."""
         if context.data_dir:
-            return ProcessExecutor(context, min(self.workers, self._pending_count()))
+            specs = worker.trials
+            return ProcessExecutor(
+                context,
+                self.processes,
+                fold_of=lambda unit: fold_tag(specs[unit.trials[0]], unit.fold),
+                max_folds=self.max_folds,
+            )
         return SerialExecutor(worker)
+
+    def _parallelism(self, data: Data) -> tuple[int, int]:
+        """(worker processes, distinct folds they may hold at once); one process means
+        this one, with the data in memory (no files, no spawn, all cores for BLAS).
+
+        Each fold's features take ``rows × feature_bytes_per_row`` (estimated before any
+        data flows); as many folds as fit in :data:`FOLD_MEMORY_BUDGET` may be held at
+        once, at least one. The processes are as many as the work can keep busy under that
+        cap: with one fold at a time, a single trial (one unit per fold) keeps one busy,
+        so it runs here; a grid keeps ``min(workers, trials per fold)`` busy."""
+        if self.workers <= 1 or self._pending_count() <= 1:
+            return 1, 1
+        specs = trial_specs(loads_spec(self.spec_toml), self.registry)
+        units: dict[tuple[int, str], int] = {}  # (fold, chain) -> pending units
+        for unit in self._units(specs):
+            key = (unit.fold, specs[unit.trials[0]].preprocess_key)
+            units[key] = units.get(key, 0) + 1
+        rows = len(data.y_pool) + (len(data.y_val) if self.spec.cv.method != "kfold" else 0)
+        chains = {s.preprocess_key: s for s in specs}.values()
+        row_bytes = max(feature_bytes_per_row(s, self.registry, data.X_pool) for s in chains)
+        fold_bytes = rows * row_bytes
+        max_folds = max(1, min(self.workers, FOLD_MEMORY_BUDGET // max(fold_bytes, 1)))
+        busy = sum(sorted(units.values(), reverse=True)[:max_folds])
+        return min(self.workers, self._pending_count(), busy), max_folds
 
     def _interrupted(self) -> RunOutcome:
         total = self.plan.num_tasks
@@ -330,10 +382,10 @@ class _Execution:
     def _pending_count(self) -> int:
         return self.plan.num_tasks - self.done
 
-    def _units(self, worker: Worker) -> Iterator[Unit]:
+    def _units(self, specs: list[Spec]) -> Iterator[Unit]:
         """Fold-major units; within a fold, trials sharing a preprocessing chain are
-        adjacent, and kNN trials that differ only in k share one unit."""
-        specs = worker.trials
+        adjacent, and kNN trials that differ only in k share one unit. ``specs``: every
+        trial's spec (:func:`~tuidl.experiment.work.trial_specs`)."""
         group_k = self._knn_groups(specs)
         for fold in range(self.plan.num_folds):
             todo = [

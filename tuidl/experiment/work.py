@@ -13,6 +13,11 @@ groups equal chains within a fold, so a 5-fold grid of 20 lr × reg points fits 
 times, not 100. Worker processes share one copy: the first worker to need a fold builds it
 into ``.npy`` files in the run's data folder and every worker memory-maps them, so the
 chain is fitted once per fold for all workers and the fold's features are held once.
+A worker process drops its mapping after each unit (:meth:`Worker.release`; mapping the
+files again for the next unit costs page faults, not a rebuild), and the executor deletes a
+fold's files once its last unit is done, so a finished fold holds no memory; the runner
+caps how many folds' features the workers hold at once (see
+:data:`tuidl.experiment.runner.FOLD_MEMORY_BUDGET`).
 
 The chain (the engine's :class:`~tuidl.engine.preprocess.Chain`) is fitted on the fold's
 training rows, then applied block by block (4,096 rows) into one output array, so a fold
@@ -168,6 +173,7 @@ class Worker:
         self.folds = make_folds(self.spec, np.asarray(data.y_pool), len(data.y_val), context.seed)
         self._cache_key: tuple[str, int] | None = None
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._cache_shared = False  # the cache maps a shared fold's files
         self.preprocess_fits = 0  # chains fitted (tests check the cache with it)
         self.share_folds = True  # in worker processes: one copy of each fold for all
 
@@ -175,6 +181,15 @@ class Worker:
 
     def clear_cache(self) -> None:
         self._cache_key = self._cache = None
+        self._cache_shared = False
+
+    def release(self) -> None:
+        """Drop the cache if it only maps a shared fold's files (a worker process, after
+        each unit): an idle worker must not keep a finished fold's pages alive while another
+        builds the next fold. The next unit of the same fold maps the files again (page
+        faults on pages still in memory; nothing is rebuilt)."""
+        if self._cache_shared:
+            self.clear_cache()
 
     def prepared(self, spec: Spec, fold: int):
         """(X_train, y_train, X_eval, y_eval) for a fold, preprocessed; cached (see above).
@@ -188,6 +203,7 @@ class Worker:
         self.clear_cache()  # free the previous fold before building the next
         if fold != FINAL and self.context.data_dir is not None and self.share_folds:
             self._cache = self._shared(spec, fold)
+            self._cache_shared = True
         else:
             self._cache = self._build(spec, fold, lambda part, shape, dtype: np.empty(shape, dtype))
         self._cache_key = key
@@ -237,15 +253,14 @@ class Worker:
         the run's data folder and memory-mapped by every worker: the fold's features exist
         once (not once per worker) and the chain is fitted once per fold for all workers.
 
-        A file lock per (chain, fold) serializes building and opening. The builder then
-        removes the files of other folds it can lock at once (work is fold-major, so they
-        are done; a worker still using one keeps its mapping, and a late unit rebuilds)."""
+        A file lock per (chain, fold) serializes building and opening. The executor deletes
+        the files when the fold's last unit is done (:func:`drop_fold`); a unit arriving
+        after that rebuilds them (identical features)."""
         import fcntl
-        import hashlib
 
         folder = Path(self.context.data_dir) / "folds"
         folder.mkdir(exist_ok=True)
-        tag = hashlib.sha1(f"{spec.preprocess_key}|{fold}".encode()).hexdigest()[:16]
+        tag = fold_tag(spec, fold)
         y = np.asarray(self.data.y_pool)
         with open(folder / f"{tag}.lock", "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -263,7 +278,6 @@ class Worker:
                             arr.flush()
                     del Xtr, Xev
                     (folder / f"{tag}.done").touch()
-                    _evict(folder, keep=tag)
                 Xtr = np.load(folder / f"{tag}.train.npy", mmap_mode="r")
                 Xev = np.load(folder / f"{tag}.eval.npy", mmap_mode="r")
             finally:
@@ -451,26 +465,53 @@ def _transform_blocks(chain: Any, X: np.ndarray, rows: np.ndarray | None, alloca
     return out
 
 
-def _evict(folder: Path, keep: str) -> None:
-    """Remove other folds' files whose lock is free right now (never wait: two builders
-    evicting each other's folds must not deadlock)."""
+def fold_tag(spec: Spec, fold: int) -> str:
+    """The name of a shared fold's files: one per (preprocessing chain, fold)."""
+    import hashlib
+
+    return hashlib.sha1(f"{spec.preprocess_key}|{fold}".encode()).hexdigest()[:16]
+
+
+def drop_fold(data_dir: str | Path, tag: str) -> None:
+    """Delete a shared fold's files (the executor, once no unit needs them). Waits for the
+    fold's lock, so a build in progress finishes first; a worker still mapping the files
+    keeps its pages until it lets go (see :meth:`Worker.release`)."""
     import fcntl
 
-    for done in folder.glob("*.done"):
-        tag = done.name.split(".")[0]
-        if tag == keep:
-            continue
-        with open(folder / f"{tag}.lock", "a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue
-            try:
-                done.unlink(missing_ok=True)
-                for part in ("train", "eval"):
-                    (folder / f"{tag}.{part}.npy").unlink(missing_ok=True)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    folder = Path(data_dir) / "folds"
+    if not (folder / f"{tag}.lock").exists():
+        return
+    with open(folder / f"{tag}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            (folder / f"{tag}.done").unlink(missing_ok=True)
+            for part in ("train", "eval"):
+                (folder / f"{tag}.{part}.npy").unlink(missing_ok=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def feature_bytes_per_row(spec: Spec, registry: Any, X: np.ndarray) -> int:
+    """An estimate, before any data flows, of one row's size after the spec's chain: the
+    chain's ``output_shape`` (the input row's size where a step only knows it after
+    fitting), in the dtype the steps declare (``dtype``), else float32 for integer input
+    (what the built-in steps cast pixels to) and the input's float dtype otherwise."""
+    row = tuple(X.shape[1:])
+    dtype = np.dtype(X.dtype)
+    try:
+        chain = build_chain(spec, registry)
+        shape = chain.output_shapes(row)[-1][1] if chain.steps else row
+        for step in chain.steps:
+            declared = getattr(step, "dtype", None)
+            if declared is not None:
+                dtype = np.dtype(declared)
+            elif dtype.kind != "f":
+                dtype = np.dtype(np.float32)
+    except Exception:
+        shape, dtype = row, np.dtype(np.float64)
+    if None in shape:
+        shape = row
+    return int(math.prod(shape)) * dtype.itemsize
 
 
 def _take(X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
