@@ -72,10 +72,24 @@ def _sigint_deferred() -> Iterator[list[int]]:
         yield got
         return
     previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    # Blocked, too: a process spawned inside the block inherits the mask across exec, so a
+    # terminal's Ctrl+C (sent to the whole group) stays pending in a worker that is still
+    # importing instead of killing it with a traceback; the worker ignores SIGINT before
+    # unblocking it (see _init_worker). Here the pending signal reaches the handler on exit.
+    blocked = _block_sigint()
     try:
         yield got
     finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         signal.signal(signal.SIGINT, previous)
+
+
+def _block_sigint() -> bool:
+    """Block SIGINT in this thread where the platform can (POSIX); True if it did."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return False
+    return signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def default_workers() -> int:
@@ -116,6 +130,10 @@ _worker: Worker | None = None
 
 def _init_worker(context: Context, cancel_event: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        # spawned with SIGINT blocked (see _sigint_deferred): now that it is ignored, a
+        # Ctrl+C that arrived during start-up is discarded here
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     global _worker
     from tuidl.experiment.store import Store
 
