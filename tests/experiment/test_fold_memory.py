@@ -187,6 +187,21 @@ def test_the_default_budget_has_room_for_one_cifar10_fold_and_many_small_ones():
     assert runner_mod.FOLD_MEMORY_BUDGET // (1797 * 64 * 8) > 64  # all of digits, float64
 
 
+def test_the_budget_comes_from_the_environment_in_mib(tmp_path, monkeypatch):
+    from tuidl.errors import TuidlError
+
+    assert runner_mod.fold_memory_budget({}) == runner_mod.FOLD_MEMORY_BUDGET
+    assert runner_mod.fold_memory_budget({"TUIDL_FOLD_MEMORY": "4096"}) == 4096 * 2**20
+    assert runner_mod.fold_memory_budget({"TUIDL_FOLD_MEMORY": "0.5"}) == 2**19
+    for bad in ("0", "-3", "lots", "nan", "inf"):
+        with pytest.raises(TuidlError, match=r"TUIDL_FOLD_MEMORY=.*a number above 0"):
+            runner_mod.fold_memory_budget({"TUIDL_FOLD_MEMORY": bad})
+    # a machine with memory to spare lets a single trial's folds run in parallel again
+    fold_mib = 600 * 64 * 4 / 2**20
+    monkeypatch.setenv("TUIDL_FOLD_MEMORY", str(2 * fold_mib))
+    assert _parallelism(tmp_path, SINGLE_SPEC, 2, 1, monkeypatch) == (2, 2)
+
+
 # -- whole runs ------------------------------------------------------------------------------
 
 

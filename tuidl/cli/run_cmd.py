@@ -32,7 +32,8 @@ def add_parser(subparsers) -> None:
         default=None,
         metavar="N",
         help=f"worker processes (default: the number of cores, {os.cpu_count()}); 1 runs "
-        "in this process",
+        "in this process, and so does a single trial whose folds are too big to hold two "
+        "at once (raise TUIDL_FOLD_MEMORY, in MiB, to allow it; see docs/experiments.md)",
     )
     p.add_argument("--store", metavar="PATH", help="run store file (default: in the user data dir)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")

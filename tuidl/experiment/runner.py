@@ -33,10 +33,12 @@ and raise :class:`tuidl.TuidlError`.
 from __future__ import annotations
 
 import json
+import math
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,12 +65,35 @@ from tuidl.experiment.work import (
 )
 
 FOLD_MEMORY_BUDGET = 512 * 2**20
-"""Bytes of fold features that worker processes may hold at once. A fold's features are
-about the size of the whole (preprocessed) training split -- 614 MB for CIFAR-10's 50,000
-rows in float32 -- so two workers on two different folds would double the run's memory.
-The runner lets the workers hold as many distinct folds as fit in this budget (always at
-least one; see :meth:`_Execution._parallelism`), and runs in this process when that leaves
-no work for a second worker (one trial: each fold has one unit)."""
+"""Bytes of fold features that worker processes may hold at once, unless the environment
+variable ``TUIDL_FOLD_MEMORY`` (MiB) says otherwise (see :func:`fold_memory_budget`). A
+fold's features are about the size of the whole (preprocessed) training split -- 614 MB for
+CIFAR-10's 50,000 rows in float32 -- so two workers on two different folds would double the
+run's memory. The runner lets the workers hold as many distinct folds as fit in this budget
+(always at least one; see :meth:`_Execution._parallelism`), and runs in this process when
+that leaves no work for a second worker (one trial: each fold has one unit)."""
+
+FOLD_MEMORY_ENV = "TUIDL_FOLD_MEMORY"
+
+
+def fold_memory_budget(environ: Mapping[str, str] | None = None) -> int:
+    """The fold-feature budget in bytes: ``TUIDL_FOLD_MEMORY`` MiB when set (a machine with
+    memory to spare can let a single big trial's folds run in parallel), else
+    :data:`FOLD_MEMORY_BUDGET`. An unusable value raises :class:`TuidlError` naming it. The
+    variable reaches every way a run starts: the CLI, detached runs and the workbench."""
+    text = (os.environ if environ is None else environ).get(FOLD_MEMORY_ENV, "").strip()
+    if not text:
+        return FOLD_MEMORY_BUDGET
+    try:
+        mib = float(text)
+    except ValueError:
+        mib = -1.0
+    if not (mib > 0 and math.isfinite(mib)):
+        raise TuidlError(
+            f"{FOLD_MEMORY_ENV}={text!r}: give the MiB of fold features worker processes may "
+            f"hold at once, a number above 0 (default {FOLD_MEMORY_BUDGET // 2**20})"
+        )
+    return int(mib * 2**20)
 
 
 @dataclass
@@ -299,7 +324,7 @@ class _Execution:
         this one, with the data in memory (no files, no spawn, all cores for BLAS).
 
         Each fold's features take ``rows × feature_bytes_per_row`` (estimated before any
-        data flows); as many folds as fit in :data:`FOLD_MEMORY_BUDGET` may be held at
+        data flows); as many folds as fit in :func:`fold_memory_budget` may be held at
         once, at least one. The processes are as many as the work can keep busy under that
         cap: with one fold at a time, a single trial (one unit per fold) keeps one busy,
         so it runs here; a grid keeps ``min(workers, trials per fold)`` busy."""
@@ -314,7 +339,7 @@ class _Execution:
         chains = {s.preprocess_key: s for s in specs}.values()
         row_bytes = max(feature_bytes_per_row(s, self.registry, data.X_pool) for s in chains)
         fold_bytes = rows * row_bytes
-        max_folds = max(1, min(self.workers, FOLD_MEMORY_BUDGET // max(fold_bytes, 1)))
+        max_folds = max(1, min(self.workers, fold_memory_budget() // max(fold_bytes, 1)))
         busy = sum(sorted(units.values(), reverse=True)[:max_folds])
         return min(self.workers, self._pending_count(), busy), max_folds
 
