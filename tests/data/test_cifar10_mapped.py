@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from cifar_fakes import cifar_batch, py2_dumps
 
-from tuidl.data import cifar10
+from tuidl.data import cifar10, safe_pickle
 from tuidl.data.cifar10 import load_cifar10
 from tuidl.errors import TuidlError
 
@@ -32,12 +32,12 @@ def _mapped(path):
 
 def _whole(path):
     with open(path, "rb") as f:
-        return cifar10._parse_batch(cifar10.safe_load(f, str(path)), str(path))
+        return cifar10._parse_batch(safe_pickle.safe_load(f, str(path)), str(path))
 
 
 def _pixels_at(path) -> int | None:
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        found = cifar10._find_pixels(mm)
+        found = safe_pickle._find_pixels(mm, 3072)
     return None if found is None else found[0]
 
 
@@ -150,7 +150,7 @@ def test_string_that_swallows_the_cut_is_caught(fake_cifar):
     assert _pixels_at(path) == pos
     # the attack works on a cut with an empty stand-in ...
     naive = content[: pos + 1] + struct.pack("<I", 0) + content[pos + 5 + length :]
-    unpickler = cifar10._CutUnpickler(io.BytesIO(naive), token=b"")
+    unpickler = safe_pickle._CutUnpickler(io.BytesIO(naive), token=b"", row=3072)
     obj = unpickler.load()
     assert obj[b"labels"] == [1, 2] and obj[b"data"].rows == 2
     # ... not on the real one: it steps aside, and the whole file gives batch A
@@ -232,7 +232,7 @@ def test_stand_in_takes_only_the_cut_state():
     token = b"\xff" + bytes(15)
     u8 = np.dtype(np.uint8)
     good = (1, (2, 3072), u8, False, token)
-    stand_in = cifar10._PixelArray(token)
+    stand_in = safe_pickle._PixelArray(token, 3072)
     with pytest.raises(TypeError):
         hash(stand_in)
     for bad in [
@@ -246,7 +246,7 @@ def test_stand_in_takes_only_the_cut_state():
         (1, (2, 3072), u8, False),
     ]:
         with pytest.raises(pickle.UnpicklingError):
-            cifar10._PixelArray(token).__setstate__(bad)
+            safe_pickle._PixelArray(token, 3072).__setstate__(bad)
     stand_in.__setstate__(good)
     assert stand_in.rows == 2
     with pytest.raises(pickle.UnpicklingError, match="twice"):
