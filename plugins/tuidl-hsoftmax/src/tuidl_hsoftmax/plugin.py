@@ -33,7 +33,9 @@ def register_losses(register):
                     "tree",
                     "choice",
                     "balanced",
-                    "class tree: balanced halves of 0..C-1, or balanced 2-means on class means",
+                    "class tree: balanced halves of 0..C-1, or balanced 2-means on the "
+                    "training rows' class means; with many classes and a linear model prefer "
+                    "clustered (each node must separate its two halves of the classes)",
                     choices=("balanced", "clustered"),
                 ),
             ),
