@@ -30,7 +30,8 @@ from tuidl.plugins.schema import Param
 # ---- the settings tables (run, split, training, cv) ------------------------------------------
 # The spec layer keeps these as dataclasses without a Param schema; these schemas mirror
 # tuidl.experiment.spec (SplitSpec, TrainingSpec, CVSpec and the top-level name and seed) so
-# the same form code edits them. "run" is the spec's top level.
+# the same form code edits them. "run" is the spec's top level. A test
+# (tests/tui/test_pipeline.py, settings_forms_mirror) fails when the two drift apart.
 _SETTINGS: dict[str, tuple[Param, ...]] = {
     "run": (
         Param("name", "str", "", "a label for the run (shown in history)"),
