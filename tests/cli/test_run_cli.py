@@ -325,3 +325,13 @@ def test_ctrl_c_while_workers_are_still_starting_interrupts_not_fails(tmp_path):
     assert "Traceback" not in err
     with Store(store_path) as s:
         assert s.get_run(1)["status"] == "interrupted"
+
+
+def test_bad_fold_memory_setting_fails_before_a_run_is_stored(env, capsys, monkeypatch):
+    monkeypatch.setenv("TUIDL_FOLD_MEMORY", "lots")
+    argv = ["--plugin", str(env["plugin"]), "run", str(env["spec"]), "--store", str(env["store"])]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "TUIDL_FOLD_MEMORY='lots'" in err and "Traceback" not in err
+    with Store(env["store"]) as s:
+        assert s.list_runs() == []

@@ -65,6 +65,7 @@ def run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise TuidlError(f"--workers {args.workers}: give 1 or more")
     workers = args.workers or (os.cpu_count() or 1)
+    runner.fold_memory_budget()  # a bad TUIDL_FOLD_MEMORY fails before a run is stored
     if args.resume is not None:
         if args.spec or args.overrides or args.seed is not None:
             raise TuidlError(

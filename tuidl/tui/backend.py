@@ -311,7 +311,10 @@ class Backend:
         The runner is ``python -m tuidl run --resume ID --store PATH``: the very command a
         user would type, so the run is stored, resumable and listed like any other.
         """
+        from tuidl.experiment.runner import fold_memory_budget
+
         spec = self.validate(data)
+        fold_memory_budget()  # the runner would refuse a bad TUIDL_FOLD_MEMORY: say it now
         with self._store() as store:
             run_id = str(store.create_run(spec))
         log_dir = _data_dir() / "logs"
