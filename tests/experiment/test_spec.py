@@ -175,6 +175,31 @@ def test_grid_may_switch_components_each_with_its_defaults():
     validate(spec, registry())
 
 
+def test_a_switched_component_keeps_only_the_table_params_it_takes():
+    """[loss] svm with delta: the softmax point drops delta (softmax takes none), the svm
+    point keeps it; the model's reg carries over when the grid switches linear to fc_net;
+    a param the point sets itself is never dropped, so a wrong one is still reported."""
+    from tuidl.experiment.spec import ComponentSpec, point_spec
+    from tuidl.experiment.work import trial_specs
+
+    spec = blobs_spec()
+    spec.loss = ComponentSpec("svm", {"delta": 2.0})
+    spec.model.params["reg"] = 0.25
+    spec.cv.grid = {"loss.name": ["svm", "softmax"], "model.name": ["linear", "fc_net"]}
+    out = validate(spec, registry())
+    trials = trial_specs(out, registry())
+    by_point = {(t.loss.name, t.model.name): t for t in trials}
+    assert by_point["svm", "linear"].loss.params["delta"] == 2.0
+    assert by_point["softmax", "linear"].loss.params == {}
+    assert by_point["svm", "fc_net"].model.params["reg"] == 0.25
+    assert by_point["softmax", "fc_net"].model.params["hidden_sizes"]  # fc_net's defaults
+    explicit = point_spec(out, {"loss.name": "softmax", "loss.delta": 1.0}, registry())
+    assert explicit.loss.params == {"delta": 1.0}
+    spec.cv.grid = {"loss.name": ["svm", "softmax"], "loss.delta": [1.0]}
+    with pytest.raises(TuidlError, match=r"loss softmax takes no params"):
+        validate(spec, registry())
+
+
 def test_learnable_model_gets_default_tables():
     spec = blobs_spec()
     spec.loss = spec.init = spec.training = None

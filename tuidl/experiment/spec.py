@@ -543,13 +543,43 @@ def _check_chain(spec: Spec, registry: Any) -> None:
         raise TuidlError(f"preprocess: {exc}") from None
 
 
+def point_spec(spec: Spec, point: dict[str, Any], registry: Any) -> Spec:
+    """``spec`` with a grid point applied (not yet validated; its grid emptied).
+
+    When the point switches a component (``"loss.name" = ["softmax", "hsoftmax"]``), the
+    table's own params carry over only where the new component takes them: ``[loss] name =
+    "hsoftmax", tree = "clustered"`` gives the softmax point plain softmax, and a linear
+    model's ``reg`` still applies when the grid switches to ``fc_net``. Params the point sets
+    itself are always kept, so a wrong one is still reported.
+    """
+    varied = spec.with_values(point)
+    varied.cv.grid = {}
+    for key, name in point.items():
+        parts = split_path(key)
+        if parts[-1] != "name" or parts[0] not in COMPONENT_KINDS:
+            continue
+        table = ".".join(parts[:-1])
+        try:
+            comp = registry.get(COMPONENT_KINDS[parts[0]], name)
+        except (TuidlError, KeyError):
+            continue  # validation reports the unknown component
+        if parts[0] == "preprocess":
+            target = varied.preprocess[int(parts[1])]
+        else:
+            target = getattr(varied, parts[0], None)
+        if not isinstance(target, ComponentSpec):
+            continue
+        takes = {p.name for p in comp.params}
+        explicit = {k.rsplit(".", 1)[1] for k in point if k.startswith(table + ".")}
+        target.params = {k: v for k, v in target.params.items() if k in takes or k in explicit}
+    return varied
+
+
 def _validate_point(spec: Spec, point: dict[str, Any], registry: Any) -> None:
     """A grid point applied to the spec as written (so a switched component gets its own
     defaults) must validate; errors name the grid key and value."""
     try:
-        varied = spec.with_values(point)
-        varied.cv.grid = {}
-        validate(varied, registry, check_grid=False)
+        validate(point_spec(spec, point, registry), registry, check_grid=False)
     except TuidlError as exc:
         where = ", ".join(f"{k} = {toml_value(v)}" for k, v in point.items())
         raise TuidlError(f"cv.grid point ({where}): {exc}") from None

@@ -48,7 +48,7 @@ import numpy as np
 
 from tuidl.errors import TuidlError
 from tuidl.experiment.grid import Fold, kfold_indices, plan
-from tuidl.experiment.spec import Spec, is_learnable, loads_spec, validate
+from tuidl.experiment.spec import Spec, is_learnable, loads_spec, point_spec, validate
 from tuidl.experiment.trainer import Cancelled, NullSink, iterations_per_epoch, predict
 from tuidl.experiment.trainer import train as train_loop
 
@@ -141,9 +141,7 @@ def trial_specs(spec: Spec, registry: Any) -> list[Spec]:
     grid = base.cv.grid
     out = []
     for trial in plan(grid, base.cv.method, base.cv.folds).trials:
-        s = base.with_values(trial.params)
-        s.cv.grid = {}
-        out.append(validate(s, registry, check_grid=False))
+        out.append(validate(point_spec(base, trial.params, registry), registry, check_grid=False))
     return out
 
 

@@ -136,6 +136,20 @@ def test_spec_grid_over_softmax_and_hsoftmax_runs(tmp_path, monkeypatch, capsys)
     assert "hsoftmax" in out and "status finished" in out
 
 
+def test_grid_switching_to_softmax_drops_the_tree_param(registry):
+    """The example's [loss] is hsoftmax with tree = "clustered" and its grid switches
+    loss.name: the hsoftmax points keep the tree, the softmax points get plain softmax."""
+    from pathlib import Path
+
+    from tuidl.experiment.spec import load_spec, validate
+    from tuidl.experiment.work import trial_specs
+
+    spec = Path(__file__).resolve().parents[1] / "examples" / "digits_hsoftmax.toml"
+    trials = trial_specs(validate(load_spec(spec), registry), registry)
+    losses = {(t.loss.name, tuple(sorted(t.loss.params.items()))) for t in trials}
+    assert losses == {("softmax", ()), ("hsoftmax", (("tree", "clustered"),))}
+
+
 def test_spec_with_clustered_tree_is_fitted_per_fold_by_the_trainer(tmp_path, monkeypatch, capsys):
     """The trainer calls the optional ``loss.fit`` with each fold's training rows."""
     from pathlib import Path
