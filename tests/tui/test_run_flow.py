@@ -47,7 +47,7 @@ async def test_run_fills_the_table_and_finishes(fake_backend):
         assert not app.running
         await pilot.pause()
         text = screen_text(app)
-        assert "test accuracy of the retrained best 0.9000" in text
+        assert "retrained, test acc 0.9000" in text
         assert "★" in text  # the best is marked
         assert "diverged: loss became nan" in text  # config 3 diverged, with its message
         best = app.view.trials[app.view.best_index]

@@ -35,7 +35,7 @@ class ResultsTable(Vertical):
 
     DEFAULT_CSS = """
     ResultsTable { height: 1fr; }
-    ResultsTable #summary { height: auto; max-height: 2; }
+    ResultsTable #summary { height: auto; max-height: 3; }
     ResultsTable DataTable { height: 1fr; }
     ResultsTable #detail { height: auto; max-height: 3; color: $text-muted; }
     ResultsTable #attributes { height: auto; max-height: 12; display: none; }
@@ -255,7 +255,8 @@ def _summary(view: RunView) -> Text:
         t.append("\nbest ★ ", style="bold")
         t.append(f"{params or 'the spec'}: {_mean_std(best)}", style="bold")
     if view.test_accuracy is not None:
-        t.append(" · test accuracy of the retrained best ")
+        # short: at 80 columns the long params of a grid point already fill the line
+        t.append(" · retrained, test acc ")
         t.append(f"{view.test_accuracy:.4f}", style="bold green")
     return t
 
