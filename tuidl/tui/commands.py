@@ -93,7 +93,7 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
         ("curves", "loss and accuracy"),
         ("cv", "CV"),
         ("heatmap", "heatmap"),
-        ("confusion", "confusion matrix"),
+        ("confusion", "test (confusion matrix or per-attribute metrics)"),
     ):
         yield SystemCommand(
             f"Show chart: {label}", "In the Run tab", partial(_chart, app, key), discover=False

@@ -40,7 +40,8 @@ configuration. Sections that don't apply to the model (loss, optimizer… for kN
 
 **Run**: the progress bar counts fits (configurations × folds) with an ETA. Charts: loss and
 accuracy of the trial in flight, the CV chart (each fold a point, mean ± std), a heatmap for
-two-key grids, and the confusion matrix of the retrained best on the test set.
+two-key grids, and the Test pane: the confusion matrix of the retrained best on the test set
+(for attribute datasets, accuracy and F1 per attribute; the Results tab lists all metrics).
 `[` / `]` switch charts on a small screen.
 
 **Results**: s cycles the sort column (or click a header), S reverses. ★ marks the best.
