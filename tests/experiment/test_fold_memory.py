@@ -187,6 +187,24 @@ def test_the_default_budget_has_room_for_one_cifar10_fold_and_many_small_ones():
     assert runner_mod.FOLD_MEMORY_BUDGET // (1797 * 64 * 8) > 64  # all of digits, float64
 
 
+def test_fewer_processes_than_asked_are_explained_once_on_stderr(tmp_path, monkeypatch, capsys):
+    """The run says why it uses fewer processes than --workers (and how to change it), so
+    a single big trial running in one process is not a mystery; one line, even in a pipe."""
+    from tuidl.cli import main
+
+    spec = tmp_path / "single.toml"
+    spec.write_text(SINGLE_SPEC)
+    monkeypatch.setattr(runner_mod, "FOLD_MEMORY_BUDGET", 1)
+    argv = ["run", str(spec), "--store", str(tmp_path / "r.sqlite"), "--workers", "2"]
+    assert main([*argv, "--no-charts"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("running in this process instead of 2") == 1
+    assert "TUIDL_FOLD_MEMORY" in err
+    monkeypatch.setattr(runner_mod, "FOLD_MEMORY_BUDGET", 2**30)  # both folds fit: no note
+    assert main([*argv, "--no-charts"]) == 0
+    assert "instead of" not in capsys.readouterr().err
+
+
 def test_the_budget_comes_from_the_environment_in_mib(tmp_path, monkeypatch):
     from tuidl.errors import TuidlError
 

@@ -153,8 +153,16 @@ class _Progress:
         self.stream = stream
         self.tty = stream.isatty()
         self.width = 0
+        self.noted = False
 
     def __call__(self, p) -> None:
+        if p.note and not self.noted:  # once, on any stream: it explains the run's speed
+            self.noted = True
+            if self.width:
+                self.stream.write("\n")
+                self.width = 0
+            self.stream.write(p.note + "\n")
+            self.stream.flush()
         if not self.tty:
             return
         from tuidl.cli.report import progress_line

@@ -107,6 +107,8 @@ class Progress:
     eta: float | None  # seconds left, from this session's pace
     phase: str  # "cv", "final" or "done"
     last: FoldResult | None = None
+    # why fewer worker processes run than were asked for (the fold budget), else ""
+    note: str = ""
 
 
 @dataclass
@@ -267,6 +269,7 @@ class _Execution:
         self.done = 0
         self.processes = 1  # worker processes, and the folds they may hold (_parallelism)
         self.max_folds = 1
+        self.note = ""  # why fewer processes than --workers, for the progress display
 
     # -- the whole run -----------------------------------------------------------------------
 
@@ -339,9 +342,20 @@ class _Execution:
         chains = {s.preprocess_key: s for s in specs}.values()
         row_bytes = max(feature_bytes_per_row(s, self.registry, data.X_pool) for s in chains)
         fold_bytes = rows * row_bytes
-        max_folds = max(1, min(self.workers, fold_memory_budget() // max(fold_bytes, 1)))
+        budget = fold_memory_budget()
+        max_folds = max(1, min(self.workers, budget // max(fold_bytes, 1)))
         busy = sum(sorted(units.values(), reverse=True)[:max_folds])
-        return min(self.workers, self._pending_count(), busy), max_folds
+        processes = min(self.workers, self._pending_count(), busy)
+        if processes < min(self.workers, self._pending_count()):
+            where = "in this process" if processes == 1 else f"{processes} worker processes"
+            folds = "one fold" if max_folds == 1 else f"{max_folds} folds"
+            self.note = (
+                f"running {where} instead of {self.workers}: a fold's features take about "
+                f"{fold_bytes / 2**20:,.0f} MiB and the fold budget is "
+                f"{budget / 2**20:,.0f} MiB, so {folds} at a time, with work for {busy}; "
+                f"raise {FOLD_MEMORY_ENV} (MiB) to run more at once"
+            )
+        return processes, max_folds
 
     def _interrupted(self) -> RunOutcome:
         total = self.plan.num_tasks
@@ -497,7 +511,9 @@ class _Execution:
         if phase == "done":
             eta = 0.0
         self.progress(
-            Progress(self.run_id, self.done, self.plan.num_tasks, elapsed, eta, phase, last)
+            Progress(
+                self.run_id, self.done, self.plan.num_tasks, elapsed, eta, phase, last, self.note
+            )
         )
 
 
