@@ -226,3 +226,33 @@ def test_a_store_from_the_previous_schema_is_upgraded_in_place(tmp_path):
         assert s.get_run(run_id)["test"]["metrics"] == metrics
     version = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()[0]
     assert version == "2"
+
+
+def test_an_old_store_that_cannot_be_upgraded_is_still_read(tmp_path, monkeypatch):
+    """A version-1 store we may not write (a read-only copy of someone's results) opens and
+    shows its runs as they are, instead of failing on the upgrade."""
+    path = tmp_path / "old.sqlite"
+    with Store(path) as s:
+        run_id = s.create_run(blobs_spec(), status="running")
+        s.record_test(
+            run_id,
+            best_trial=0,
+            params={},
+            test_accuracy=0.5,
+            num_test=4,
+            confusion=[[2, 0], [2, 0]],
+            class_names=["a", "b"],
+        )
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE tests DROP COLUMN metrics_json")
+    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+
+    def read_only(self, version):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(Store, "_migrate", read_only)
+    with Store(path) as s:
+        test = s.get_run(run_id)["test"]
+    assert test["test_accuracy"] == 0.5 and test["metrics"] is None

@@ -189,7 +189,13 @@ class Store:
                     "Upgrade tuidl or choose another file with --store PATH"
                 )
             if int(row[0]) < SCHEMA_VERSION:
-                self._migrate(int(row[0]))
+                try:
+                    self._migrate(int(row[0]))
+                except sqlite3.OperationalError as exc:
+                    if "readonly" not in str(exc) and "read-only" not in str(exc):
+                        raise
+                    # a store we may only read (a shared, read-only copy): read it as it
+                    # is; its runs have nothing for the newer columns anyway
             return
         with self._tx():
             for stmt in _SCHEMA.split(";"):
@@ -541,7 +547,7 @@ class Store:
                 "class_names": json.loads(t["class_names_json"] or "[]"),
                 "train_acc": t["train_acc"],
                 "fit_seconds": t["fit_seconds"],
-                "metrics": json.loads(t["metrics_json"]) if t["metrics_json"] else None,
+                "metrics": json.loads(t["metrics_json"]) if t.get("metrics_json") else None,
             }
         else:
             run["test"] = None
