@@ -17,6 +17,7 @@ want of these calls: without ``MAP_ANONYMOUS`` or libc's ``madvise`` it falls ba
 from __future__ import annotations
 
 import mmap
+import sys
 
 import numpy as np
 
@@ -29,17 +30,19 @@ _populate_state: dict[str, object] = {}
 
 
 def _madvise():
-    """libc's madvise via ctypes, or None where there is none."""
+    """libc's madvise via ctypes on Linux, or None (elsewhere, advice number 23 means
+    something else or nothing, and ``CDLL(None)`` may not even work)."""
     if "madvise" not in _populate_state:
         fn = None
-        try:
-            import ctypes
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
 
-            fn = ctypes.CDLL(None, use_errno=True).madvise
-            fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-            fn.restype = ctypes.c_int
-        except (ImportError, OSError, AttributeError):
-            fn = None
+                fn = ctypes.CDLL(None, use_errno=True).madvise
+                fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+                fn.restype = ctypes.c_int
+            except Exception:  # no ctypes, no libc symbol: pages fault in on first write
+                fn = None
         _populate_state["madvise"] = fn
     return _populate_state["madvise"]
 
