@@ -115,6 +115,18 @@ def test_two_fold_slots_let_two_folds_run_and_drop_each_when_done():
     assert dropped == ["f1", "f0"]
 
 
+def test_a_unit_with_nothing_to_run_moves_the_queue_on_without_a_slot():
+    """On resume, a fold whose units are all done or closed must not wait for a slot."""
+    slots, dropped = _slots(1)
+    a0, b0, b1 = Unit(0, (0,)), Unit(1, (0,)), Unit(1, (1,))
+    assert slots.admit(a0)
+    slots.started(a0)
+    slots.passed(b0)  # fold 1's first unit is skipped: no waiting, and fold 0 may go
+    assert not slots.admit(b1)  # a unit that does run still needs the slot
+    slots.finished(a0)
+    assert dropped == ["f0"] and slots.admit(b1)
+
+
 def test_without_fold_of_everything_is_admitted_and_nothing_dropped():
     slots = _FoldSlots(None, 1, lambda tag: pytest.fail("dropped"))
     for fold in range(3):

@@ -226,20 +226,24 @@ class ProcessExecutor:
                     if unit is None:
                         folds.exhausted()
                         break
-                    if not folds.admit(unit):
-                        held = unit
-                        break
+                    # pruned first (a held unit again: only trials closed since count), so
+                    # a unit with nothing left to run never waits for a fold slot
                     todo = should_run(unit)
-                    if todo is not None:
-                        # processes may start lazily, on submit; a Ctrl+C or `tuidl cancel`
-                        # landing inside the pool's start-up would leave it half built, so
-                        # it is held until the submit returns, then acted on
-                        with _environ(env), _sigint_deferred() as interrupted:
-                            inflight[pool.submit(_run_unit, todo)] = todo
-                        folds.started(todo)
-                        if interrupted:
-                            stopping = True
-                            event.set()
+                    if todo is None:
+                        folds.passed(unit)
+                        continue
+                    if not folds.admit(todo):
+                        held = todo
+                        break
+                    # processes may start lazily, on submit; a Ctrl+C or `tuidl cancel`
+                    # landing inside the pool's start-up would leave it half built, so
+                    # it is held until the submit returns, then acted on
+                    with _environ(env), _sigint_deferred() as interrupted:
+                        inflight[pool.submit(_run_unit, todo)] = todo
+                    folds.started(todo)
+                    if interrupted:
+                        stopping = True
+                        event.set()
                 if not inflight:
                     break
                 try:
@@ -301,6 +305,13 @@ class _FoldSlots:
         if tag != self.current:
             self._move_on(tag)
         return tag in self.running or len(self.running) < self.limit
+
+    def passed(self, unit: Unit) -> None:
+        """The queue reached ``unit`` but it has nothing to run: only note where it is."""
+        if self.fold_of is not None:
+            tag = self.fold_of(unit)
+            if tag != self.current:
+                self._move_on(tag)
 
     def started(self, unit: Unit) -> None:
         if self.fold_of is not None:
