@@ -312,3 +312,22 @@ def _digits_data(spec):
     from tuidl.plugins.manager import get_registry
 
     return load_data(spec, get_registry())
+
+
+def test_attribute_metrics_name_columns_even_when_names_do_not_match():
+    """Per-attribute metrics need one name per target column: a dataset whose names do not
+    match gets attr0, attr1, ... rather than losing columns or failing the final unit."""
+    from types import SimpleNamespace
+
+    from tuidl.experiment.work import Worker
+
+    Y = np.array([[1, 0, 1], [0, 0, 1]])
+    P = np.array([[1, 1, 1], [0, 0, 0]])
+    for names in (("only",), ("a", "b", "c", "d")):
+        stub = SimpleNamespace(data=SimpleNamespace(class_names=names))
+        metrics = Worker._metrics(stub, Y, P, None)
+        assert list(metrics["attributes"]) == ["attr0", "attr1", "attr2"]
+    stub = SimpleNamespace(data=SimpleNamespace(class_names=("x", "y", "z")))
+    metrics = Worker._metrics(stub, Y, P, None)
+    assert metrics["attributes"]["z"] == {"accuracy": 0.5, "positives": 2}
+    assert metrics["mean"]["accuracy"] == pytest.approx(4 / 6)

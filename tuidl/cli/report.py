@@ -117,6 +117,9 @@ def best_text(run: dict[str, Any]) -> str:
     if table:
         lines.append("per-attribute test metrics of the retrained best:")
         lines.append(table)
+        error = ((run.get("test") or {}).get("metrics") or {}).get("error")
+        if error:
+            lines.append(f"({error}; only accuracy is shown)")
     return "\n".join(lines)
 
 

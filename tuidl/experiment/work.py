@@ -346,14 +346,29 @@ class Worker:
             return None
         if np.ndim(y) != 1:
             # multi-label targets (N, A): a class confusion matrix means nothing there
-            names = list(self.data.class_names)
-            hook = getattr(loss, "metrics", None)
-            metrics = hook(y, pred, names) if callable(hook) else attribute_accuracy(y, pred, names)
-            return {"confusion": None, "num_test": len(y), "metrics": metrics}
+            return {"confusion": None, "num_test": len(y), "metrics": self._metrics(y, pred, loss)}
         c = self.data.num_classes
         cm = np.zeros((c, c), dtype=np.int64)
         np.add.at(cm, (np.asarray(y), np.asarray(pred)), 1)
         return {"confusion": cm.tolist(), "num_test": len(y)}
+
+    def _metrics(self, y, pred, loss: Any) -> dict[str, Any]:
+        """Per-attribute test metrics, as plain JSON (the store and --json keep them): the
+        loss's ``metrics`` hook, else per-attribute accuracy. A hook that raises or returns
+        something unusable costs the extra metrics, never the finished run: tuidl falls
+        back to accuracy and says why under ``"error"``."""
+        names = list(self.data.class_names)
+        if len(names) != np.shape(y)[1]:
+            names = [f"attr{i}" for i in range(np.shape(y)[1])]
+        hook = getattr(loss, "metrics", None)
+        if callable(hook):
+            try:
+                return _plain(hook(y, pred, names))
+            except Exception as exc:
+                fallback = attribute_accuracy(y, pred, names)
+                fallback["error"] = f"the loss's metrics hook failed: {type(exc).__name__}: {exc}"
+                return fallback
+        return attribute_accuracy(y, pred, names)
 
     def _train(self, trial: int, fold: int, Xtr, ytr, Xev, yev) -> FoldResult:
         spec = self.trials[trial]
@@ -429,6 +444,24 @@ def attribute_accuracy(Y_true, Y_pred, names) -> dict[str, Any]:
         for i, name in enumerate(names)
     }
     return {"attributes": per, "mean": {"accuracy": float(acc.mean()) if acc.size else 0.0}}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-safe Python: numpy scalars to int/float, NaN and inf to None;
+    anything that is not a dict/list/number/str/bool/None raises ``TypeError``."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{type(value).__name__} is not a number, string, list or dict")
 
 
 def build_chain(spec: Spec, registry: Any) -> Any:

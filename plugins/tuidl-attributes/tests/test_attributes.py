@@ -272,3 +272,43 @@ def test_workbench_counts_positives_of_an_attribute_dataset(tmp_path, registry):
     info = Backend(tmp_path / "runs.sqlite", registry).dataset_info("digits_attributes", {})
     assert info.multilabel and info.class_names == ["even", "ge5", "closed_loop"]
     assert info.class_counts == [891, 896, 713]
+
+
+def test_a_metrics_hook_never_costs_the_finished_run(tmp_path, monkeypatch, capsys):
+    """numpy scalars and NaN from the hook are stored as plain JSON; a hook that raises
+    falls back to per-attribute accuracy and says why; the run still finishes."""
+    import json
+
+    import tuidl_attributes.loss as loss_mod
+
+    from tuidl.experiment.store import Store
+
+    def numpy_values(self, Y_true, Y_pred, names=None):
+        out = loss_mod.attribute_metrics(Y_true, Y_pred, names)
+        first = next(iter(out["attributes"].values()))
+        first["accuracy"] = np.float32(first["accuracy"])
+        first["f1"] = float("nan")
+        return out
+
+    monkeypatch.setattr(loss_mod.AttributeLoss, "metrics", numpy_values)
+    out_json = tmp_path / "a.json"
+    store = _run_example(tmp_path, monkeypatch, "--no-charts", "--json", str(out_json))
+    with Store(store) as s:
+        metrics = s.get_run(1)["test"]["metrics"]
+    assert isinstance(metrics["attributes"]["even"]["accuracy"], float)
+    assert metrics["attributes"]["even"]["f1"] is None
+    assert "NaN" not in out_json.read_text()
+    json.loads(out_json.read_text())
+
+    def broken(self, Y_true, Y_pred, names=None):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(loss_mod.AttributeLoss, "metrics", broken)
+    store = _run_example(tmp_path / "b", monkeypatch, "--no-charts")
+    with Store(store) as s:
+        run = s.get_run(1)
+    assert run["status"] == "finished"
+    metrics = run["test"]["metrics"]
+    assert "ValueError: boom" in metrics["error"]
+    assert set(metrics["attributes"]["even"]) == {"accuracy", "positives"}
+    assert "only accuracy is shown" in capsys.readouterr().out

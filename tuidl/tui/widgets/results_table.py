@@ -281,6 +281,9 @@ def _attributes(view: RunView) -> Text | None:
     for name, m, positives in rows:
         t.append(f"\n{name:<{width}}")
         t.append("".join(f"{_score(m.get(c)):>10}" for c in cols) + f"{positives:>11}")
+    error = (view.test_metrics or {}).get("error")
+    if error:
+        t.append(f"\n{error}; only accuracy is shown", style="yellow")
     return t
 
 
