@@ -17,7 +17,15 @@ from tuidl.experiment.executors import _FoldSlots
 from tuidl.experiment.runner import load_data, resume, run_spec
 from tuidl.experiment.spec import loads_spec
 from tuidl.experiment.store import Store
-from tuidl.experiment.work import Context, Data, Unit, Worker, feature_bytes_per_row, fold_tag
+from tuidl.experiment.work import (
+    Context,
+    Data,
+    Unit,
+    Worker,
+    feature_bytes_per_row,
+    fold_tag,
+    trial_specs,
+)
 from tuidl.plugins.manager import get_registry
 
 GRID_SPEC = """
@@ -174,7 +182,7 @@ def _parallelism(tmp_path, text, workers, budget, monkeypatch):
     with Store(tmp_path / f"p{budget}.sqlite") as store:
         run_id = store.create_run(spec)
         ex = runner_mod._Execution(run_id, store.get_run(run_id), store, workers, reg, None, None)
-        return ex._parallelism(load_data(ex.spec, reg))
+        return ex._parallelism(load_data(ex.spec, reg), trial_specs(ex.user_spec, reg))
 
 
 def test_one_fold_at_a_time_runs_a_single_trial_in_this_process(tmp_path, monkeypatch):

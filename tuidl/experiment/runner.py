@@ -283,8 +283,9 @@ class _Execution:
         self._load_done()
         context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
         tmp = None
+        trials = trial_specs(self.user_spec, self.registry)
         try:
-            self.processes, self.max_folds = self._parallelism(data)
+            self.processes, self.max_folds = self._parallelism(data, trials)
             if self.processes > 1:
                 tmp = Path(tempfile.mkdtemp(prefix="tuidl-run-"))
                 data.save(tmp)
@@ -294,7 +295,12 @@ class _Execution:
                     self.spec_toml, self.seed, self.run_id, str(self.store.path), str(tmp)
                 )
             worker = Worker(
-                context, data, registry=self.registry, store=self.store, cancel=self.cancel
+                context,
+                data,
+                registry=self.registry,
+                store=self.store,
+                cancel=self.cancel,
+                trials=trials,
             )
             self._report("cv")
             try:
@@ -322,7 +328,7 @@ class _Execution:
             )
         return SerialExecutor(worker)
 
-    def _parallelism(self, data: Data) -> tuple[int, int]:
+    def _parallelism(self, data: Data, specs: list[Spec]) -> tuple[int, int]:
         """(worker processes, distinct folds they may hold at once); one process means
         this one, with the data in memory (no files, no spawn, all cores for BLAS).
 
@@ -330,10 +336,10 @@ class _Execution:
         data flows); as many folds as fit in :func:`fold_memory_budget` may be held at
         once, at least one. The processes are as many as the work can keep busy under that
         cap: with one fold at a time, a single trial (one unit per fold) keeps one busy,
-        so it runs here; a grid keeps ``min(workers, trials per fold)`` busy."""
+        so it runs here; a grid keeps ``min(workers, trials per fold)`` busy. ``specs``:
+        every trial's spec (:func:`~tuidl.experiment.work.trial_specs`)."""
         if self.workers <= 1 or self._pending_count() <= 1:
             return 1, 1
-        specs = trial_specs(loads_spec(self.spec_toml), self.registry)
         units: dict[tuple[int, str], int] = {}  # (fold, chain) -> pending units
         for unit in self._units(specs):
             key = (unit.fold, specs[unit.trials[0]].preprocess_key)

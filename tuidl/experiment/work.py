@@ -156,7 +156,10 @@ class Worker:
         registry: Any = None,
         store: Any = None,
         cancel: Callable[[], bool] | None = None,
+        trials: list[Spec] | None = None,
     ) -> None:
+        """``trials``: the run's :func:`trial_specs` when the caller has them already (the
+        runner); computed from ``context.spec_toml`` otherwise (a worker process)."""
         if registry is None:
             from tuidl.plugins.manager import get_registry
 
@@ -167,7 +170,9 @@ class Worker:
         self.store = store
         self.cancel = cancel
         self.spec = validate(loads_spec(context.spec_toml), registry, check_grid=False)
-        self.trials = trial_specs(loads_spec(context.spec_toml), registry)
+        if trials is None:  # from the spec as written: switched components get their defaults
+            trials = trial_specs(loads_spec(context.spec_toml), registry)
+        self.trials = trials
         self.folds = make_folds(self.spec, np.asarray(data.y_pool), len(data.y_val), context.seed)
         self._cache_key: tuple[str, int] | None = None
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
