@@ -192,22 +192,33 @@ def test_delete_run(store):
     assert store.list_runs() == []
 
 
+def _version_1_store(path):
+    """A store as tuidl wrote it before schema 2: one run with a test result (accuracy
+    0.75, a confusion matrix), no metrics column."""
+    with Store(path) as s:
+        run_id = s.create_run(blobs_spec(), status="running")
+        s.record_test(
+            run_id,
+            best_trial=0,
+            params={},
+            test_accuracy=0.75,
+            num_test=4,
+            confusion=[[2, 0], [1, 1]],
+            class_names=["a", "b"],
+        )
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE tests DROP COLUMN metrics_json")
+    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    return run_id
+
+
 def test_a_store_from_the_previous_schema_is_upgraded_in_place(tmp_path):
     """Version 1 stores (no per-attribute test metrics) open, keep their runs, and gain the
     metrics column."""
     path = tmp_path / "old.sqlite"
-    with Store(path) as s:
-        run_id = s.create_run(blobs_spec(), status="running")
-    conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE tests DROP COLUMN metrics_json")
-    conn.execute(
-        "INSERT INTO tests VALUES (?, 0, '{}', 0.75, 4, '[[2, 0], [1, 1]]', '[\"a\", \"b\"]',"
-        " 0.8, 1.5, 0)",
-        (run_id,),
-    )
-    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
-    conn.commit()
-    conn.close()
+    run_id = _version_1_store(path)
     with Store(path) as s:
         test = s.get_run(run_id)["test"]
         assert test["test_accuracy"] == 0.75 and test["confusion"] == [[2, 0], [1, 1]]
@@ -232,22 +243,7 @@ def test_an_old_store_that_cannot_be_upgraded_is_still_read(tmp_path, monkeypatc
     """A version-1 store we may not write (a read-only copy of someone's results) opens and
     shows its runs as they are, instead of failing on the upgrade."""
     path = tmp_path / "old.sqlite"
-    with Store(path) as s:
-        run_id = s.create_run(blobs_spec(), status="running")
-        s.record_test(
-            run_id,
-            best_trial=0,
-            params={},
-            test_accuracy=0.5,
-            num_test=4,
-            confusion=[[2, 0], [2, 0]],
-            class_names=["a", "b"],
-        )
-    conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE tests DROP COLUMN metrics_json")
-    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
-    conn.commit()
-    conn.close()
+    run_id = _version_1_store(path)
 
     def read_only(self, version):
         raise sqlite3.OperationalError("attempt to write a readonly database")
@@ -255,4 +251,4 @@ def test_an_old_store_that_cannot_be_upgraded_is_still_read(tmp_path, monkeypatc
     monkeypatch.setattr(Store, "_migrate", read_only)
     with Store(path) as s:
         test = s.get_run(run_id)["test"]
-    assert test["test_accuracy"] == 0.5 and test["metrics"] is None
+    assert test["test_accuracy"] == 0.75 and test["metrics"] is None

@@ -99,7 +99,8 @@ CREATE TABLE IF NOT EXISTS tests (
 """
 
 # Each step upgrades a store from the version before it (key: the version it produces).
-# Steps only add, so an older tuidl's runs stay readable and nothing is rewritten.
+# Steps only add columns, so every stored run stays readable and nothing is rewritten (an
+# older tuidl then refuses the upgraded file: see _ensure_schema).
 _MIGRATIONS = {
     2: ("ALTER TABLE tests ADD COLUMN metrics_json TEXT",),
 }
