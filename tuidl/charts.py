@@ -229,7 +229,26 @@ def draw_confusion(plt, matrix: Sequence[Sequence[int]], class_names: Sequence[s
     _frame_cells(plt, names, names)
 
 
-ATTRIBUTE_METRICS = ("accuracy", "f1")
+ATTRIBUTE_METRICS = ("accuracy", "f1")  # the bars; the tables show ATTRIBUTE_COLUMNS
+ATTRIBUTE_COLUMNS = ("accuracy", "precision", "recall", "f1")
+
+
+def attribute_rows(
+    metrics: dict[str, Any] | None,
+) -> tuple[list[str], list[tuple[str, dict[str, Any], str]], str] | None:
+    """The table of a multi-label run's stored test metrics, for the CLI and the workbench:
+    (the :data:`ATTRIBUTE_COLUMNS` the loss reported, rows of (name, metrics, positives)
+    ending with the mean row, a note when the loss's metrics hook failed, else ""). None for
+    a run with class labels or before the test."""
+    per = (metrics or {}).get("attributes")
+    if not per:
+        return None
+    assert metrics is not None
+    cols = [c for c in ATTRIBUTE_COLUMNS if any(c in m for m in per.values())]
+    rows = [(str(n), m, str(m.get("positives", "-"))) for n, m in per.items()]
+    rows.append(("mean", metrics.get("mean", {}), ""))
+    error = metrics.get("error")
+    return cols, rows, f"{error}; only accuracy is shown" if error else ""
 
 
 def attribute_series(
@@ -253,7 +272,7 @@ def attribute_series(
 def draw_attributes(
     plt, names: Sequence[str], metrics: dict[str, Sequence[float]], title: str = ""
 ) -> None:
-    """Per-attribute test metrics of a multi-label run as grouped horizontal bars.
+    """Per-attribute test metrics of a multi-label run as grouped bars, one group each.
 
     ``metrics`` maps a metric name (e.g. accuracy, f1) to one value in [0, 1] per name in
     ``names``; the axis is fixed to 0..1 so runs compare at a glance. This replaces the

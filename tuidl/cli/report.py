@@ -117,32 +117,23 @@ def best_text(run: dict[str, Any]) -> str:
     if table:
         lines.append("per-attribute test metrics of the retrained best:")
         lines.append(table)
-        error = ((run.get("test") or {}).get("metrics") or {}).get("error")
-        if error:
-            lines.append(f"({error}; only accuracy is shown)")
     return "\n".join(lines)
-
-
-METRIC_COLUMNS = ("accuracy", "precision", "recall", "f1")
 
 
 def attribute_table(run: dict[str, Any]) -> str | None:
     """The multi-label test metrics as a table: one row per attribute (the metrics the
-    loss reported, then positives in the test rows) and a mean row; None for a run with
-    class labels or no test yet."""
-    metrics = (run.get("test") or {}).get("metrics")
-    if not metrics or not metrics.get("attributes"):
+    loss reported, then positives in the test rows), a mean row, and the note when the
+    loss's metrics hook failed; None for a run with class labels or no test yet."""
+    from tuidl.charts import attribute_rows
+
+    shaped = attribute_rows((run.get("test") or {}).get("metrics"))
+    if shaped is None:
         return None
-    per = metrics["attributes"]
-    cols = [c for c in METRIC_COLUMNS if any(c in m for m in per.values())]
+    cols, rows, note = shaped
     headers = ["attribute", *cols, "positives"]
-    rows = [
-        [name, *(fmt_acc(m.get(c)) for c in cols), str(m.get("positives", "-"))]
-        for name, m in per.items()
-    ]
-    mean = metrics.get("mean", {})
-    rows.append(["mean", *(fmt_acc(mean.get(c)) for c in cols), ""])
-    return _table(headers, rows, set(range(1, len(headers))))
+    cells = [[name, *(fmt_acc(m.get(c)) for c in cols), pos] for name, m, pos in rows]
+    table = _table(headers, cells, set(range(1, len(headers))))
+    return f"{table}\n({note})" if note else table
 
 
 def run_header(run: dict[str, Any]) -> str:

@@ -281,11 +281,9 @@ class Backend:
 
         y = np.asarray(ds.y_train)
         names = [str(n) for n in (getattr(ds, "class_names", None) or [])]
-        multilabel = getattr(ds, "targets", "class") == "multilabel" or y.ndim == 2
+        multilabel = y.ndim == 2  # (N, A) 0/1 attribute targets: count rows having each
         if multilabel:
-            # (N, A) 0/1 targets: rows having each attribute
-            k = y.shape[1] if y.ndim == 2 else len(names)
-            counts = y.sum(axis=0).tolist() if y.ndim == 2 else []
+            k, counts = y.shape[1], y.sum(axis=0).tolist()
         else:
             k = max(len(names), int(y.max()) + 1 if y.size else 0)
             counts = np.bincount(y.astype(np.int64), minlength=k).tolist() if y.size else []

@@ -261,29 +261,25 @@ def _summary(view: RunView) -> Text:
     return t
 
 
-ATTRIBUTE_COLUMNS = ("accuracy", "precision", "recall", "f1")
-
-
 def _attributes(view: RunView) -> Text | None:
     """The per-attribute test metrics of a multi-label run, one line per attribute and a
     mean line; None for a run with class labels or before the test."""
-    per = (view.test_metrics or {}).get("attributes")
-    if not per:
+    from tuidl.charts import attribute_rows
+
+    shaped = attribute_rows(view.test_metrics)
+    if shaped is None:
         return None
-    cols = [c for c in ATTRIBUTE_COLUMNS if any(c in m for m in per.values())]
+    cols, rows, note = shaped
     title = "test, per attribute"
-    width = max(len(title), *(len(str(n)) for n in per))
+    width = max(len(title), *(len(name) for name, _, _ in rows))
     t = Text()
     t.append(f"{title:<{width}}", style="bold")
     t.append("".join(f"{c:>10}" for c in cols) + f"{'positives':>11}", style="bold")
-    rows = [(str(n), m, str(m.get("positives", ""))) for n, m in per.items()]
-    rows.append(("mean", (view.test_metrics or {}).get("mean", {}), ""))
     for name, m, positives in rows:
         t.append(f"\n{name:<{width}}")
         t.append("".join(f"{_score(m.get(c)):>10}" for c in cols) + f"{positives:>11}")
-    error = (view.test_metrics or {}).get("error")
-    if error:
-        t.append(f"\n{error}; only accuracy is shown", style="yellow")
+    if note:
+        t.append(f"\n{note}", style="yellow")
     return t
 
 
