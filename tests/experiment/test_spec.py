@@ -15,8 +15,8 @@ from tuidl.experiment.spec import (
     load_spec,
     loads_spec,
     parse_override,
-    validate,
 )
+from tuidl.experiment.spec_check import validate
 from tuidl.plugins.manager import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,7 +179,8 @@ def test_a_switched_component_keeps_only_the_table_params_it_takes():
     """[loss] svm with delta: the softmax point drops delta (softmax takes none), the svm
     point keeps it; the model's reg carries over when the grid switches linear to fc_net;
     a param the point sets itself is never dropped, so a wrong one is still reported."""
-    from tuidl.experiment.spec import ComponentSpec, point_spec
+    from tuidl.experiment.spec import ComponentSpec
+    from tuidl.experiment.spec_check import point_spec
     from tuidl.experiment.work import trial_specs
 
     spec = blobs_spec()

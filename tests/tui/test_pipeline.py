@@ -222,7 +222,8 @@ async def test_save_and_open_round_trip(registry, store_path, tmp_path):
         data = tomllib.loads(path.read_text())
         assert [s["name"] for s in data["preprocess"]] == ["reshape", "pca"]
         assert data["model"]["name"] == "linear" and "optimizer" in data
-        from tuidl.experiment.spec import Spec, validate
+        from tuidl.experiment.spec import Spec
+        from tuidl.experiment.spec_check import validate
 
         validate(Spec.from_dict(data), registry)  # what `tuidl run` reads
     app2 = make_app(registry, store_path, spec_path=path)
@@ -313,6 +314,7 @@ def test_settings_forms_mirror_the_spec_exactly(registry, store_path):
 
     from tuidl.errors import TuidlError
     from tuidl.experiment import spec as spec_mod
+    from tuidl.experiment.spec_check import validate
     from tuidl.tui.backend import Backend
 
     settings = Backend(store_path, registry).settings()
@@ -343,7 +345,7 @@ def test_settings_forms_mirror_the_spec_exactly(registry, store_path):
         }
         if (table, name) == ("split", "num_training"):
             data["split"] = {"num_training": value, "num_test": 100}
-        spec_mod.validate(spec_mod.Spec.from_dict(data), registry, check_grid=False)
+        validate(spec_mod.Spec.from_dict(data), registry, check_grid=False)
 
     for table in tables:
         for p in settings[table]:

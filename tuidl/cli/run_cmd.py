@@ -58,7 +58,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from tuidl.experiment import runner
-    from tuidl.experiment.spec import load_spec, validate
+    from tuidl.experiment.spec import load_spec
+    from tuidl.experiment.spec_check import validate
     from tuidl.experiment.store import Store
     from tuidl.plugins.manager import get_registry
 

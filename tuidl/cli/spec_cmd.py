@@ -158,7 +158,8 @@ def new(args) -> int:
 
 def check(args) -> int:
     from tuidl.experiment.grid import plan
-    from tuidl.experiment.spec import load_spec, validate
+    from tuidl.experiment.spec import load_spec
+    from tuidl.experiment.spec_check import validate
     from tuidl.plugins.manager import get_registry
 
     spec = load_spec(args.spec, args.overrides)

@@ -48,7 +48,8 @@ import numpy as np
 from tuidl.errors import TuidlError
 from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
 from tuidl.experiment.grid import plan
-from tuidl.experiment.spec import Spec, is_learnable, loads_spec, validate
+from tuidl.experiment.spec import Spec, loads_spec
+from tuidl.experiment.spec_check import is_learnable, validate
 from tuidl.experiment.store import Store, best_trial
 from tuidl.experiment.trainer import Cancelled
 from tuidl.experiment.work import (

@@ -38,8 +38,11 @@ registry. Keys are addressed by dotted paths (``model.k``, ``training.batch_size
 and ``[cv.grid]`` use the same paths.
 
 How it fails: :func:`load_spec`, :meth:`Spec.from_dict`, :func:`apply_overrides` and
-:func:`validate` raise :class:`tuidl.TuidlError` whose message starts with the key path
-(``model.k: ...``) and says what is allowed. Unknown keys, tables and components are errors.
+:func:`~tuidl.experiment.spec_check.validate` raise :class:`tuidl.TuidlError` whose message
+starts with the key path (``model.k: ...``) and says what is allowed. Unknown keys, tables
+and components are errors. Checking a spec against the registry (components, params, the
+grid) lives in :mod:`tuidl.experiment.spec_check`; writing it back in
+:mod:`tuidl.experiment.spec_toml`.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from tuidl.errors import TuidlError
-from tuidl.experiment.spec_toml import dumps_toml, toml_value
+from tuidl.experiment.spec_toml import dumps_toml
 
 # spec table -> registry kind
 COMPONENT_KINDS = {
@@ -314,7 +317,7 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
     for i, part in enumerate(parts[:-1]):
         where = ".".join(parts[: i + 1])
         if isinstance(node, list):
-            node = node[_index(node, part, where)]
+            node = node[step_index(node, part, where)]
             continue
         if not isinstance(node, dict):
             raise TuidlError(f"{key}: {'.'.join(parts[:i])} is a value, not a table")
@@ -325,7 +328,7 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
         node = node[part]
     last = parts[-1]
     if isinstance(node, list):
-        node[_index(node, last, key)] = value
+        node[step_index(node, last, key)] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
@@ -348,7 +351,9 @@ def get_path(data: dict[str, Any], key: str) -> Any:
     return node
 
 
-def _index(items: list, part: str, where: str) -> int:
+def step_index(items: list, part: str, where: str) -> int:
+    """The 0-based preprocess step ``part`` names in ``items``; a TuidlError names ``where``
+    when it is not a number or out of range."""
     try:
         i = int(part)
     except ValueError:
@@ -475,183 +480,3 @@ def _check_plain(spec: Spec) -> None:
             raise TuidlError(f"cv.grid.{key}: expected a list of values, got {values!r}")
         if not values:
             raise TuidlError(f"cv.grid.{key}: the list is empty; give at least one value")
-
-
-# -- validation against the registry --------------------------------------------------------
-
-
-def is_learnable(spec: Spec, registry: Any) -> bool:
-    """Whether the spec's model is trained by tuidl's loop (needs loss/init/optimizer)."""
-    comp = registry.get("model", spec.model.name)
-    flag = comp.extra.get("learnable") if comp.extra else None
-    if flag is None:
-        flag = getattr(comp.factory, "learnable", None)
-    if flag is None:
-        flag = bool(getattr(comp.create(spec.model.params), "learnable", False))
-    return bool(flag)
-
-
-def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
-    """Check every component and param against the registry and return the normalized spec
-    (params coerced, defaults filled, a learnable model's missing tables filled in).
-
-    Errors name the key path (``model.k: ...``) and what is allowed. With ``check_grid``,
-    every grid key must name something and every grid point must be valid too.
-    """
-    out = spec.copy()
-    out.dataset = _resolve(registry, "dataset", "dataset", out.dataset)
-    out.preprocess = [
-        _resolve(registry, "preprocessor", f"preprocess.{i}", p)
-        for i, p in enumerate(out.preprocess)
-    ]
-    if out.preprocess:
-        _check_chain(out, registry)
-    out.model = _resolve(registry, "model", "model", out.model)
-    if is_learnable(out, registry):
-        for table, kind in (("loss", "loss"), ("init", "initializer"), ("optimizer", "optimizer")):
-            comp = getattr(out, table) or ComponentSpec(_default_name(registry, table, kind))
-            setattr(out, table, _resolve(registry, kind, table, comp))
-        if out.training is None:
-            out.training = TrainingSpec()
-        if out.training.epochs is None and out.training.iterations is None:
-            out.training.epochs = 10.0
-    if out.cv.method == "holdout" and out.split.num_validation < 1:
-        raise TuidlError(
-            "cv.method: holdout scores on the split's validation rows, but "
-            "split.num_validation is 0; set it > 0 or use kfold"
-        )
-    if check_grid:
-        from tuidl.experiment.grid import grid_points
-
-        for key in out.cv.grid:
-            _check_grid_key(out, key, registry)
-        for point in grid_points(out.cv.grid):
-            _validate_point(spec, point, registry)
-    return out
-
-
-def _check_chain(spec: Spec, registry: Any) -> None:
-    """Build the chain once so an impossible order (whiten not right after pca) is reported
-    now, not in the middle of a run."""
-    try:
-        from tuidl.engine.preprocess import Chain
-    except ImportError:  # pragma: no cover - the engine always has it
-        return
-    try:
-        Chain([registry.create("preprocessor", p.name, p.params) for p in spec.preprocess])
-    except TuidlError as exc:
-        raise TuidlError(f"preprocess: {exc}") from None
-
-
-def point_spec(spec: Spec, point: dict[str, Any], registry: Any) -> Spec:
-    """``spec`` with a grid point applied (not yet validated; its grid emptied).
-
-    When the point switches a component (``"loss.name" = ["softmax", "hsoftmax"]``), the
-    table's own params carry over only where the new component takes them: ``[loss] name =
-    "hsoftmax", tree = "clustered"`` gives the softmax point plain softmax, and a linear
-    model's ``reg`` still applies when the grid switches to ``fc_net``. Params the point sets
-    itself are always kept, so a wrong one is still reported.
-    """
-    varied = spec.with_values(point)
-    varied.cv.grid = {}
-    for key, name in point.items():
-        parts = split_path(key)
-        if parts[-1] != "name" or parts[0] not in COMPONENT_KINDS:
-            continue
-        table = ".".join(parts[:-1])
-        try:
-            comp = registry.get(COMPONENT_KINDS[parts[0]], name)
-        except (TuidlError, KeyError):
-            continue  # validation reports the unknown component
-        if parts[0] == "preprocess":
-            target = varied.preprocess[int(parts[1])]
-        else:
-            target = getattr(varied, parts[0], None)
-        if not isinstance(target, ComponentSpec):
-            continue
-        takes = {p.name for p in comp.params}
-        explicit = {k.rsplit(".", 1)[1] for k in point if k.startswith(table + ".")}
-        target.params = {k: v for k, v in target.params.items() if k in takes or k in explicit}
-    return varied
-
-
-def _validate_point(spec: Spec, point: dict[str, Any], registry: Any) -> None:
-    """A grid point applied to the spec as written (so a switched component gets its own
-    defaults) must validate; errors name the grid key and value."""
-    try:
-        validate(point_spec(spec, point, registry), registry, check_grid=False)
-    except TuidlError as exc:
-        where = ", ".join(f"{k} = {toml_value(v)}" for k, v in point.items())
-        raise TuidlError(f"cv.grid point ({where}): {exc}") from None
-
-
-def _check_grid_key(spec: Spec, key: str, registry: Any) -> None:
-    """A grid key must name a table a grid may vary and a key that exists there (a param of
-    the component, unless the grid also switches that component's name)."""
-    parts = split_path(key)
-    if parts[0] not in GRID_SECTIONS:
-        raise TuidlError(
-            f"cv.grid.{key}: a grid may vary {', '.join(GRID_SECTIONS)} keys; "
-            f"{parts[0]!r} is fixed for a run (trials must be scored on the same rows)"
-        )
-    if parts[0] == "preprocess":
-        if len(parts) != 3:
-            raise TuidlError(
-                f"cv.grid.{key}: preprocess keys look like preprocess.N.param "
-                "(N is the 0-based step index)"
-            )
-        _index(spec.preprocess, parts[1], f"cv.grid.{key}")
-    elif parts[0] == "training":
-        if len(parts) != 2 or parts[1] not in TrainingSpec.__dataclass_fields__:
-            raise TuidlError(
-                f"cv.grid.{key}: names nothing; training keys are "
-                + ", ".join(TrainingSpec.__dataclass_fields__)
-            )
-    elif len(parts) != 2:
-        raise TuidlError(f"cv.grid.{key}: names nothing; expected {parts[0]}.PARAM")
-    if parts[0] == "training" or parts[-1] == "name":
-        return
-    table = ".".join(parts[:-1])
-    if f"{table}.name" in spec.cv.grid:
-        return  # checked per grid point, against each component the grid switches to
-    comp = spec.preprocess[int(parts[1])] if parts[0] == "preprocess" else getattr(spec, parts[0])
-    if comp is None:
-        raise TuidlError(f"cv.grid.{key}: names nothing; the spec has no [{parts[0]}] table")
-    kind = COMPONENT_KINDS[parts[0]]
-    params = [p.name for p in registry.get(kind, comp.name).params]
-    if parts[-1] not in params:
-        raise TuidlError(
-            f"cv.grid.{key}: names nothing; {kind} {comp.name} takes "
-            + (", ".join(["name", *params]))
-        )
-
-
-def _default_name(registry: Any, table: str, kind: str) -> str:
-    name = LEARNABLE_DEFAULTS[table]
-    if name in registry.components.get(kind, {}):
-        return name
-    names = registry.names(kind)
-    if not names:
-        raise TuidlError(f"{table}: no {kind} is registered; add a [{table}] table")
-    return names[0]
-
-
-def _resolve(registry: Any, kind: str, where: str, comp: ComponentSpec) -> ComponentSpec:
-    try:
-        component = registry.get(kind, comp.name)
-    except TuidlError as exc:
-        raise TuidlError(f"{where}.name: {exc}") from None
-    names = [p.name for p in component.params]
-    for key in comp.params:
-        if key not in names:
-            raise TuidlError(
-                f"{where}.{key}: unknown key; {component.label} takes "
-                + (", ".join(names) or "no params")
-            )
-    params = {}
-    for p in component.params:
-        try:
-            params[p.name] = p.validate(comp.params.get(p.name, p.default), component.label)
-        except TuidlError as exc:
-            raise TuidlError(f"{where}.{p.name}: {exc}") from None
-    return ComponentSpec(component.key, params)

@@ -48,7 +48,8 @@ import numpy as np
 
 from tuidl.errors import TuidlError
 from tuidl.experiment.grid import Fold, kfold_indices, plan
-from tuidl.experiment.spec import Spec, is_learnable, loads_spec, point_spec, validate
+from tuidl.experiment.spec import Spec, loads_spec
+from tuidl.experiment.spec_check import is_learnable, point_spec, validate
 from tuidl.experiment.trainer import Cancelled, NullSink, iterations_per_epoch, predict
 from tuidl.experiment.trainer import train as train_loop
 

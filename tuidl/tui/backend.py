@@ -256,10 +256,11 @@ class Backend:
 
     def validate(self, data: dict[str, Any]):
         """The spec layer's object for ``data``, validated; raises with its message."""
-        from tuidl.experiment import spec as spec_mod
+        from tuidl.experiment.spec import Spec
+        from tuidl.experiment.spec_check import validate
 
-        spec = spec_mod.Spec.from_dict(data)
-        spec_mod.validate(spec, self.registry)
+        spec = Spec.from_dict(data)
+        validate(spec, self.registry)
         return spec
 
     def check(self, data: dict[str, Any]) -> str:

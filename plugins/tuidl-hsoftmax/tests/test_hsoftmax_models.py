@@ -141,7 +141,8 @@ def test_grid_switching_to_softmax_drops_the_tree_param(registry):
     loss.name: the hsoftmax points keep the tree, the softmax points get plain softmax."""
     from pathlib import Path
 
-    from tuidl.experiment.spec import load_spec, validate
+    from tuidl.experiment.spec import load_spec
+    from tuidl.experiment.spec_check import validate
     from tuidl.experiment.work import trial_specs
 
     spec = Path(__file__).resolve().parents[1] / "examples" / "digits_hsoftmax.toml"
