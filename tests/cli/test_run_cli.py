@@ -84,7 +84,7 @@ def test_run_prints_table_best_and_test_and_writes_json(env, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "run 1: linear on cliblobs, 4-fold CV, 3 trial(s)" in out
-    assert "mean ± std" in out and "best: trial" in out
+    assert "mean ± std" in out and "best: config #" in out
     assert "test accuracy of the retrained best" in out
     assert "Cross-validation on model.reg" in out and "confusion matrix" in out
     data = json.loads(out_json.read_text())
@@ -335,3 +335,27 @@ def test_bad_fold_memory_setting_fails_before_a_run_is_stored(env, capsys, monke
     assert "TUIDL_FOLD_MEMORY='lots'" in err and "Traceback" not in err
     with Store(env["store"]) as s:
         assert s.list_runs() == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"seed = 1\n# caf\xe9\n", "is not UTF-8 text (line 2, byte 14)"),
+        (b"seed = " + b"[" * 5000 + b"]" * 5000, "nested too deeply to read"),
+        (b"seed = " + b"{a = " * 5000 + b"1" + b"}" * 5000, "nested too deeply to read"),
+    ],
+)
+def test_unreadable_spec_text_is_one_error_line(env, capsys, content, message):
+    """A Latin-1 spec gave a UnicodeDecodeError, a deep one a 3,000-line RecursionError."""
+    env["spec"].write_bytes(content)
+    for argv in (["spec", "check", str(env["spec"])], ["run", str(env["spec"])]):
+        assert main([*argv, "--store", str(env["store"])] if argv[0] == "run" else argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+
+
+def test_deeply_nested_set_value_is_one_error_line(env, capsys):
+    argv = ["run", str(env["spec"]), "--store", str(env["store"])]
+    assert main([*argv, "--set", "model.reg=" + "[" * 5000 + "]" * 5000]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --set model.reg: the value is nested too deeply to read\n"

@@ -259,8 +259,16 @@ def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TuidlError(f"spec file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise TuidlError(f"spec file {str(path)!r} is a folder; give a .toml file") from None
     except OSError as exc:
         raise TuidlError(f"cannot read spec file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise TuidlError(
+            f"spec file {str(path)!r} is not UTF-8 text (line {line}, byte {exc.start}); "
+            "a spec is TOML, saved as UTF-8"
+        ) from None
     return loads_spec(text, overrides, source=str(path))
 
 
@@ -271,6 +279,8 @@ def loads_spec(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TuidlError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nesting level: [[[[...]]]] 500 deep
+        raise TuidlError(f"{source}: arrays or tables nested too deeply to read") from None
     apply_overrides(data, overrides)
     return Spec.from_dict(data)
 
@@ -288,6 +298,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise TuidlError(f"--set {key}: the value is nested too deeply to read") from None
     return key, value
 
 
