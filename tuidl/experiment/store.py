@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tuidl.data.locations import user_data_dir
-from tuidl.errors import TuidlError
+from tuidl.errors import StorageError, TuidlError, is_storage_failure
 
 SCHEMA_VERSION = 2
 RUN_STATUSES = ("queued", "running", "finished", "interrupted", "failed")
@@ -158,6 +158,11 @@ class Store:
     def _error(self, exc: sqlite3.Error) -> TuidlError:
         text = str(exc)
         where = repr(str(self.path))
+        if is_storage_failure(exc):  # a full disk is not the run's fault: see StorageError
+            return StorageError(
+                f"cannot write the run store {where} ({text}); free space on its disk, then "
+                "resume the run"
+            )
         if isinstance(exc, sqlite3.DatabaseError) and (
             "not a database" in text or "malformed" in text or "corrupt" in text
         ):
@@ -228,7 +233,19 @@ class Store:
             return self.store.conn
 
         def __exit__(self, exc_type, exc, tb):
-            self.store.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            conn = self.store.conn
+            if exc_type is None:
+                try:
+                    conn.execute("COMMIT")
+                    return False
+                except sqlite3.Error:
+                    if conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                        conn.execute("ROLLBACK")
+                    raise
+            if conn.in_transaction:
+                # SQLite rolls back by itself on some errors (a full disk): a second
+                # ROLLBACK would raise and hide the error that happened
+                conn.execute("ROLLBACK")
             return False
 
     def _tx(self) -> Store._Tx:
