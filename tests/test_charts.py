@@ -84,3 +84,72 @@ def test_downsample_bounds_points_and_keeps_the_trend():
     assert dx[0] < 50 and dx[-1] > 9_900
     assert dy == sorted(dy, reverse=True)
     assert charts.downsample([1, 2], [3, 4]) == ([1, 2], [3, 4])
+
+
+def test_log_spaced_values_get_a_log_axis_and_even_steps_do_not():
+    assert charts.log_spaced([1e-4, 1e-3, 1e-2])
+    assert charts.log_spaced([1e-7, 1e-6])  # two values a decade or more apart
+    assert not charts.log_spaced([1e-7, 5e-7])
+    assert charts.log_spaced([0.001, 0.003, 0.01, 0.03, 0.1])
+    assert not charts.log_spaced([1, 2, 3, 4])
+    assert not charts.log_spaced([10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+    assert not charts.log_spaced([0.0, 0.1, 1.0])  # zero has no log
+    assert not charts.log_spaced(["svm", "softmax"])
+
+
+def _trial(index, params, scores, status="ok"):
+    return {"index": index, "params": params, "fold_scores": scores, "status": status, "mean": None}
+
+
+def test_cv_series_over_several_keys_labels_configs_from_one_and_explains_them():
+    grid = {"optimizer.lr": [1e-3, 1e-2], "loss.reg": [0.1, 1.0]}
+    trials = [
+        _trial(i, {"optimizer.lr": lr, "loss.reg": reg}, [0.5, 0.6])
+        for i, (lr, reg) in enumerate([(1e-3, 0.1), (1e-3, 1.0), (1e-2, 0.1), (1e-2, 1.0)])
+    ]
+    trials[2]["status"] = "diverged"
+    values, scores, xlabel = charts.cv_series(grid, trials)
+    assert values == ["#1", "#2", "#3", "#4"] and xlabel == "configuration"
+    assert scores[2] == []  # a diverged config has no points
+    legend = charts.config_legend(grid, trials)
+    assert legend[0] == "#1  lr=0.001  reg=0.1" and legend[3] == "#4  lr=0.01  reg=1"
+    assert charts.config_legend({"model.k": [1, 3]}, trials[:2]) == []
+
+
+def test_categorical_cv_chart_marks_means_without_joining_them():
+    args = (["#1", "#2", "#3"], [[0.2, 0.3], [0.9, 0.8], [0.2, 0.25]], "configuration")
+    text = charts.to_text(charts.draw_cv, *args, width=60, height=16, color=False)
+    assert "◆" in text  # means are markers
+    # a line from #1 (low) to #2 (high) would draw braille/line glyphs between them
+    assert not any(ch in text for ch in "⠁⠂⠄⡀⢀⠠⠐⠈")
+
+
+def test_heatmap_series_places_cells_by_params_not_by_order():
+    grid = {"a": [1, 2], "b": [10, 20]}
+    trials = [
+        {"index": 0, "params": {"a": 2, "b": 20}, "mean": 0.9},
+        {"index": 1, "params": {"a": 1, "b": 10}, "mean": 0.1},
+    ]
+    xs, ys, means, xlabel, ylabel = charts.heatmap_series(grid, trials)
+    assert (xs, ys, xlabel, ylabel) == ([10, 20], [1, 2], "b", "a")
+    assert means == [[0.1, None], [None, 0.9]]
+
+
+def test_confusion_axes_say_true_and_predicted():
+    text = charts.to_text(
+        charts.draw_confusion, [[3, 1], [0, 4]], ["cat", "dog"], width=50, height=12, color=False
+    )
+    assert "predicted" in text and "true" in text
+
+
+def test_train_and_val_curves_differ_without_colour():
+    text = charts.to_text(
+        charts.draw_accuracy,
+        [1, 2, 3],
+        [0.5, 0.7, 0.9],
+        [0.4, 0.5, 0.6],
+        width=60,
+        height=14,
+        color=False,
+    )
+    assert "•" in text  # val's marker; train is drawn in braille

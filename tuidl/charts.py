@@ -12,6 +12,7 @@ milliseconds per thousand points.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -85,6 +86,26 @@ def _mean_std(scores: Sequence[float | None]) -> tuple[float, float] | None:
     return mean, math.sqrt(sum((s - mean) ** 2 for s in good) / len(good))
 
 
+def log_spaced(values: Sequence[Any]) -> bool:
+    """Whether numeric grid values read best on a log axis: all positive, spanning at least a
+    decade, and spaced more evenly in log than in linear terms (1e-4, 1e-3, 1e-2 is; 1, 2, 3
+    is not). Learning rates and regularization strengths are searched this way."""
+    if len(values) < 2 or not all(_is_number(v) and v > 0 for v in values):
+        return False
+    xs = sorted(float(v) for v in values)
+    if xs[-1] / xs[0] < 10:
+        return False
+    if len(xs) == 2:
+        return True
+
+    def unevenness(points: list[float]) -> float:
+        gaps = [b - a for a, b in itertools.pairwise(points)]
+        mean = sum(gaps) / len(gaps)
+        return math.sqrt(sum((g - mean) ** 2 for g in gaps) / len(gaps)) / mean if mean else 0.0
+
+    return unevenness([math.log(x) for x in xs]) <= unevenness(xs)
+
+
 def draw_cv(
     plt, values: Sequence[Any], fold_scores: Sequence[Sequence[float | None]], xlabel: str
 ) -> None:
@@ -92,13 +113,30 @@ def draw_cv(
 
     ``values[i]`` is the i-th grid value and ``fold_scores[i]`` its per-fold accuracies
     (``None`` for a fold not finished or diverged). Each fold is a point; the mean is a line
-    with ±std error bars, as in the CS231n notebook.
+    with ±std error bars, as in the CS231n notebook. Non-numeric values (component names, or
+    configuration labels such as ``#3`` for a grid over several keys) are categories: their
+    means are marked, not joined by a line, since there is no order between them. A numeric
+    axis is logarithmic when the values are log-spaced (:func:`log_spaced`).
     """
     plt.clear_figure()
     plt.title(f"Cross-validation on {xlabel}")
     plt.xlabel(xlabel)
     plt.ylabel("accuracy")
     xs, labels = _positions(list(values))
+    mx, my, me = [], [], []
+    for x, scores in zip(xs, fold_scores, strict=False):
+        ms = _mean_std(scores)
+        if ms is not None:
+            mx.append(x)
+            my.append(ms[0])
+            me.append(ms[1])
+    # error bars, then means, then the fold points: what is drawn later stays on top
+    if mx:
+        plt.error(mx, my, yerr=me)
+        if labels is None:
+            plt.plot(mx, my, label="mean ± std")
+        else:
+            plt.scatter(mx, my, marker="◆", label="mean ± std")
     px, py = [], []
     for x, scores in zip(xs, fold_scores, strict=False):
         for s in scores:
@@ -107,20 +145,80 @@ def draw_cv(
                 py.append(s)
     if px:
         plt.scatter(px, py, marker="dot", label="folds")
-    mx, my, me = [], [], []
-    for x, scores in zip(xs, fold_scores, strict=False):
-        ms = _mean_std(scores)
-        if ms is not None:
-            mx.append(x)
-            my.append(ms[0])
-            me.append(ms[1])
-    if mx:
-        plt.plot(mx, my, label="mean ± std")
-        plt.error(mx, my, yerr=me)
+    if labels is not None:
+        plt.xlim(0.5, len(xs) + 0.5)
     if labels is not None or len(xs) <= 8:
         plt.xticks(xs, labels or [_label(v) for v in values])
-    if labels is None and len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) >= 100:
-        plt.xscale("log")  # lr and reg grids span decades
+    if labels is None and log_spaced(values):
+        plt.xscale("log")
+
+
+def _field(trial: Any, name: str) -> Any:
+    # trials come as the store's dicts (CLI) or as the workbench's TrialRow objects
+    return trial[name] if isinstance(trial, dict) else getattr(trial, name)
+
+
+def config_label(index: int) -> str:
+    """How a user reads configuration (trial) ``index`` everywhere: ``#1`` for index 0."""
+    return f"#{index + 1}"
+
+
+def cv_series(grid: dict[str, Sequence[Any]], trials: Sequence[Any]):
+    """``(values, fold_scores, xlabel)`` for :func:`draw_cv` from a run's grid and trials
+    (dicts or objects with ``index``, ``params``, ``fold_scores``, ``status``): over the grid
+    value for a one-key grid, over configurations (:func:`config_label`, explained by
+    :func:`config_legend`) otherwise. ``None`` for a single trial. Trials that diverged or
+    failed contribute no points: their scores mean nothing. The CLI and the workbench both
+    call this, so they draw the same chart."""
+    if len(trials) < 2:
+        return None
+    keys = list(grid)
+    scores = [
+        list(_field(t, "fold_scores")) if _field(t, "status") in _SCORED else [] for t in trials
+    ]
+    if len(keys) == 1:
+        values = list(grid[keys[0]])
+        by_value: list[list[float | None]] = [[] for _ in values]
+        for t, s in zip(trials, scores, strict=True):
+            v = _field(t, "params").get(keys[0])
+            if v in values:
+                by_value[values.index(v)].extend(s)
+        return values, by_value, keys[0]
+    return [config_label(_field(t, "index")) for t in trials], scores, "configuration"
+
+
+_SCORED = ("ok", "pending", "running")
+
+
+def config_legend(grid: dict[str, Sequence[Any]], trials: Sequence[Any]) -> list[str]:
+    """One line per configuration, ``#3  lr=0.001  reg=0.1``, explaining the labels of a CV
+    chart over several grid keys; empty for a one-key grid (its axis shows the values)."""
+    keys = list(grid)
+    if len(keys) < 2:
+        return []
+    lines = []
+    for t in trials:
+        params = _field(t, "params")
+        text = "  ".join(f"{k.rsplit('.', 1)[-1]}={_label(params.get(k))}" for k in keys)
+        lines.append(f"{config_label(_field(t, 'index'))}  {text}")
+    return lines
+
+
+def heatmap_series(grid: dict[str, Sequence[Any]], trials: Sequence[Any]):
+    """``(xvalues, yvalues, means, xlabel, ylabel)`` for :func:`draw_heatmap` when the grid
+    has exactly two keys (y: the first, x: the second), else ``None``. Cells are placed by
+    each trial's params, so the order trials were run in does not matter."""
+    keys = list(grid)
+    if len(keys) != 2:
+        return None
+    ys, xs = list(grid[keys[0]]), list(grid[keys[1]])
+    means: list[list[float | None]] = [[None] * len(xs) for _ in ys]
+    for t in trials:
+        params, mean = _field(t, "params"), _field(t, "mean")
+        a, b = params.get(keys[0]), params.get(keys[1])
+        if a in ys and b in xs and mean is not None:
+            means[ys.index(a)][xs.index(b)] = mean
+    return xs, ys, means, keys[1], keys[0]
 
 
 def draw_loss(plt, iterations: Sequence[float], losses: Sequence[float]) -> None:
@@ -155,7 +253,8 @@ def _accuracy(
         plt.plot(list(epochs), list(train_acc), label="train", marker="braille")
         pairs = [(e, v) for e, v in zip(epochs, val_acc, strict=False) if v is not None]
         if pairs:
-            plt.plot([p[0] for p in pairs], [p[1] for p in pairs], label="val", marker="braille")
+            # a second marker keeps train and val apart without colour (NO_COLOR, pipes)
+            plt.plot([p[0] for p in pairs], [p[1] for p in pairs], label="val", marker="•")
 
 
 def draw_curves(
@@ -222,7 +321,9 @@ def draw_confusion(plt, matrix: Sequence[Sequence[int]], class_names: Sequence[s
     where its errors go.
     """
     plt.clear_figure()
-    plt.title("confusion matrix (rows: true, columns: predicted)")
+    plt.title("confusion matrix")
+    plt.xlabel("predicted")
+    plt.ylabel("true")
     sums = [sum(row) or 1 for row in matrix]
     _draw_cells(plt, matrix, lambda v: str(int(v)), lambda r, c, v: v / sums[r])
     names = [str(n)[:6] for n in class_names]

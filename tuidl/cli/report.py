@@ -3,9 +3,10 @@
 
 Everything takes the plain dicts :class:`tuidl.experiment.store.Store` returns
 (``get_run``, ``list_runs``, ``curves``). The chart helpers return the data each
-:mod:`tuidl.charts` function takes (:func:`cv_chart_args`, :func:`heatmap_args`,
-:func:`curve_args`), so the TUI draws exactly what the CLI draws; :func:`charts_text`
-renders them for a terminal. plotext is imported only when a chart is drawn.
+:mod:`tuidl.charts` function takes (:func:`curve_args`; the CV and heatmap data come from
+:func:`tuidl.charts.cv_series` and :func:`tuidl.charts.heatmap_series`, which the workbench
+calls too, so both draw the same charts); :func:`charts_text` renders them for a
+terminal. plotext is imported only when a chart is drawn.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def results_table(run: dict[str, Any]) -> str:
         rows.append(
             [
                 "*" if t["index"] == best_index else "",
-                str(t["index"]),
+                str(t["index"] + 1),
                 *(fmt_value(t["params"].get(k)) for k in keys),
                 mean,
                 folds,
@@ -94,6 +95,8 @@ def results_table(run: dict[str, Any]) -> str:
 
 def best_text(run: dict[str, Any]) -> str:
     """The best trial and the retrained best's test accuracy, in a few lines."""
+    from tuidl.charts import config_label
+
     lines = []
     best = run.get("best")
     if best is None:
@@ -101,7 +104,7 @@ def best_text(run: dict[str, Any]) -> str:
     else:
         params = ", ".join(f"{k} = {fmt_value(v)}" for k, v in best["params"].items())
         lines.append(
-            f"best: trial {best['trial']}"
+            f"best: config {config_label(best['trial'])}"
             + (f" ({params})" if params else "")
             + f", mean CV accuracy {best['mean']:.4f} ± {best['std']:.4f}"
         )
@@ -176,35 +179,6 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
 # -- chart data ------------------------------------------------------------------------------
 
 
-def cv_chart_args(run: dict[str, Any]) -> tuple[list[Any], list[list[float | None]], str] | None:
-    """``(values, fold_scores, xlabel)`` for :func:`tuidl.charts.draw_cv`: over the grid
-    value for a 1-D grid, over trial numbers otherwise; ``None`` for a single trial."""
-    trials = run["trials"]
-    if len(trials) < 2:
-        return None
-    keys = grid_keys(run)
-    scores = [t["fold_scores"] if t["status"] in ("ok", "pending") else [] for t in trials]
-    if len(keys) == 1:
-        return [t["params"].get(keys[0]) for t in trials], scores, keys[0]
-    return [f"#{t['index']}" for t in trials], scores, "trial"
-
-
-def heatmap_args(run: dict[str, Any]):
-    """``(xvalues, yvalues, means, xlabel, ylabel)`` for :func:`tuidl.charts.draw_heatmap`
-    when the grid has exactly two keys (y: the first, x: the second), else ``None``."""
-    keys = grid_keys(run)
-    if len(keys) != 2:
-        return None
-    grid = run["spec"]["cv"]["grid"]
-    ys, xs = grid[keys[0]], grid[keys[1]]
-    means: list[list[float | None]] = [[None] * len(xs) for _ in ys]
-    for t in run["trials"]:
-        i, j = divmod(t["index"], len(xs))  # the product's order: last key fastest
-        if i < len(ys):
-            means[i][j] = t["mean"]
-    return xs, ys, means, keys[1], keys[0]
-
-
 def curve_args(curves: dict[str, tuple[list, list]]):
     """``(iterations, losses, epochs, train_acc, val_acc)`` for
     :func:`tuidl.charts.draw_curves` from :meth:`Store.curves`; ``None`` without a loss."""
@@ -241,14 +215,16 @@ def charts_text(
     from tuidl import charts
 
     out = []
-    heat = heatmap_args(run)
-    cv = cv_chart_args(run)
+    grid = run["spec"].get("cv", {}).get("grid", {})
+    heat = charts.heatmap_series(grid, run["trials"])
+    cv = charts.cv_series(grid, run["trials"])
     if heat is not None:
         out.append(
             charts.to_text(charts.draw_heatmap, *heat, width=width, height=height, color=color)
         )
     elif cv is not None:
         out.append(charts.to_text(charts.draw_cv, *cv, width=width, height=height, color=color))
+        out.extend(charts.config_legend(grid, run["trials"]))
     curves = curve_args(best_curves(store, run))
     if curves is not None:
         out.append(

@@ -41,6 +41,7 @@ class ChartsView(Vertical):
     ChartsView .pane.-active { display: block; }
     ChartsView.-wide .pane { display: block; }
     ChartsView #pane-curves { layout: horizontal; }
+    ChartsView #cv-legend { height: auto; max-height: 4; color: $text-muted; }
     ChartsView .empty { color: $text-muted; height: 1fr; content-align: center middle; }
     """
 
@@ -59,7 +60,9 @@ class ChartsView(Vertical):
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label in PANES], id="chart-tabs")
         with Grid(id="chart-grid"):
             yield Horizontal(classes="pane -active", id="pane-curves")
-            yield Vertical(classes="pane", id="pane-cv")
+            with Vertical(classes="pane", id="pane-cv"):
+                # what each configuration label (#1, #2…) of a multi-key grid stands for
+                yield Static("", id="cv-legend")
             with Vertical(classes="pane", id="pane-heatmap"):
                 yield Static(
                     "a heatmap needs a grid over exactly two keys",
@@ -79,7 +82,7 @@ class ChartsView(Vertical):
         plots["heatmap"].display = False
         try:
             self.query_one("#pane-curves").mount(plots["loss"], plots["acc"])
-            self.query_one("#pane-cv").mount(plots["cv"])
+            self.query_one("#pane-cv").mount(plots["cv"], before="#cv-legend")
             self.query_one("#pane-heatmap").mount(plots["heatmap"], before="#heatmap-empty")
             self.query_one("#pane-confusion").mount(plots["confusion"])
         except NoMatches:  # the app closed before the first refresh (tests)
@@ -198,37 +201,25 @@ class ChartsView(Vertical):
         from tuidl import charts
 
         grid = view.spec.get("cv", {}).get("grid", {})
-        keys = list(grid)
-        scores = [tuple(t.fold_scores) for t in view.trials]
-        cv_key = (tuple(keys), tuple(scores))
+        scores = [(t.status, tuple(t.fold_scores)) for t in view.trials]
+        cv_key = (tuple(grid), tuple(scores))
         if self._changed("cv", cv_key):
-            if len(keys) == 1:
-                values = list(grid[keys[0]])
-                by_value: list[list[float | None]] = [[] for _ in values]
-                for t in view.trials:
-                    v = t.params.get(keys[0])
-                    if v in values:
-                        by_value[values.index(v)].extend(t.fold_scores)
-                self._plot("cv").draw(charts.draw_cv, values, by_value, keys[0])
+            series = charts.cv_series(grid, view.trials)
+            if series is None:
+                self._plot("cv").draw(charts.draw_cv, [], [], "value")
             else:
-                # several keys: one x position per configuration, labelled by its number
-                labels = [f"#{t.index + 1}" for t in view.trials]
-                folds = [list(t.fold_scores) for t in view.trials]
-                self._plot("cv").draw(charts.draw_cv, labels, folds, "config")
-        heat_key = (tuple(keys), tuple((t.mean,) for t in view.trials))
+                self._plot("cv").draw(charts.draw_cv, *series)
+            self.query_one("#cv-legend", Static).update(
+                "   ".join(charts.config_legend(grid, view.trials))
+            )
+        heat_key = (tuple(grid), tuple((t.mean,) for t in view.trials))
         if self._changed("heatmap", heat_key):
             plot = self._plots["heatmap"]
             empty = self.query_one("#heatmap-empty")
-            two = len(keys) == 2
-            plot.display, empty.display = two, not two
-            if two:
-                ys, xs = list(grid[keys[0]]), list(grid[keys[1]])
-                means: list[list[float | None]] = [[None] * len(xs) for _ in ys]
-                for t in view.trials:
-                    a, b = t.params.get(keys[0]), t.params.get(keys[1])
-                    if a in ys and b in xs and t.mean is not None:
-                        means[ys.index(a)][xs.index(b)] = t.mean
-                plot.draw(charts.draw_heatmap, xs, ys, means, keys[1], keys[0])
+            heat = charts.heatmap_series(grid, view.trials)
+            plot.display, empty.display = heat is not None, heat is None
+            if heat is not None:
+                plot.draw(charts.draw_heatmap, *heat)
 
     # ---- handlers -----------------------------------------------------------------------
     @on(Tabs.TabActivated, "#chart-tabs")
