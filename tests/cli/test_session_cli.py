@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tuidl.cli import main
-from tuidl.experiment import detach
+from tuidl.experiment import control, detach
 from tuidl.experiment.runner import run_spec, summary
 from tuidl.experiment.spec import load_spec
 from tuidl.experiment.store import Store
@@ -271,13 +271,69 @@ def test_a_background_process_that_inherited_sigint_ignored_is_still_cancellable
         _wait(lambda: _newest_run(store) and _status(store, 1) == "running", 30, "the run")
         _wait(lambda: detach.lookup(store, 1) is not None, 10, "the process record")
         with Store(store) as s:
-            outcome = detach.cancel(s, 1, wait=60)
+            outcome = control.cancel(s, 1, wait=60)
         assert outcome.ok, outcome.message
         assert proc.wait(timeout=30) == 130, (env["tmp"] / "err.txt").read_text()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert _status(store, 1) == "interrupted"
+
+
+class _Terminal:
+    """A stand-in for stderr on a terminal: everything written, kept."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_attach_fits_its_progress_line_to_an_80_column_terminal(env, monkeypatch, capsys):
+    """Defect 15: a line as wide as the screen wraps, and each redraw left a line behind.
+    The longest line (all folds done, the best being retrained) must fit in 79 columns."""
+    import threading
+
+    store = env["store"]
+    with Store(store) as s:
+        run_id = s.create_run(load_spec(env["spec"](300)))
+        s.start_run(run_id, [(0, {"model.reg": 1e-3}), (1, {"model.reg": 1e-1})], 3)
+        for trial in range(2):
+            for fold in range(3):
+                s.record_fold(run_id, trial, fold, status="ok", score=0.9)
+    monkeypatch.setenv("COLUMNS", "80")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    def finish_later():
+        time.sleep(1.2)
+        with Store(store) as s:
+            s.set_status(run_id, "finished")
+
+    threading.Thread(target=finish_later, daemon=True).start()
+    assert main(["attach", str(run_id), "--store", str(store), "--no-charts"]) == 0
+    assert "retraining the best" in terminal.text
+    rows = terminal.text.replace("\r", "\n").split("\n")
+    assert max(len(r) for r in rows) <= 79, rows
+
+
+def test_progress_text_narrows_the_bar_before_cutting(monkeypatch):
+    from tuidl.cli.session_cmd import progress_text
+
+    snap = control.RunProgress(1, "running", 3, 6, 5.0, 12.0, "cv")
+    monkeypatch.setenv("COLUMNS", "40")
+    line = progress_text(snap, _Terminal())
+    assert len(line) <= 39 and "3/6 folds" in line and "ETA" in line
+    monkeypatch.setenv("COLUMNS", "200")
+    assert progress_text(snap, _Terminal()).startswith("[" + "#" * 15 + "." * 15 + "]")
 
 
 # ---- a real terminal going away: tmux ------------------------------------------------------

@@ -1,5 +1,6 @@
 """``tuidl attach [RUN_ID]`` and ``tuidl cancel RUN_ID``; ``tuidl run``'s ``--detach`` and
-``--executor`` options (see :mod:`tuidl.experiment.detach`).
+``--executor`` options: views of :mod:`tuidl.experiment.control`, the one run control the
+workbench uses too.
 
 ``attach`` follows a run through the store, from any terminal: a progress line (trials ×
 folds, with ETA) while it runs, then the results as ``tuidl show`` prints them. Ctrl+C in
@@ -10,8 +11,8 @@ its own terminal would: finished folds stay, the run is marked interrupted and r
 from __future__ import annotations
 
 import os
+import shutil
 import sys
-import time
 
 from tuidl.errors import TuidlError
 
@@ -83,7 +84,7 @@ def check_executor(address: str | None) -> None:
 def start_detached(args, store, run_id: int) -> int:
     """Start ``run_id`` detached with the options of this ``tuidl run`` and say how to
     follow it."""
-    from tuidl.experiment import detach
+    from tuidl.experiment import control
 
     check_executor(getattr(args, "executor", None))
     extra: list[str] = []
@@ -95,7 +96,7 @@ def start_detached(args, store, run_id: int) -> int:
         extra += ["--json", os.path.abspath(args.json)]
     if args.no_charts:
         extra.append("--no-charts")
-    rec = detach.launch(store.path, run_id, extra)
+    rec = control.launch(store.path, run_id, extra)
     where = f" --store {store.path}" if args.store else ""
     out = sys.stdout
     out.write(f"run {run_id} started in the background (pid {rec.pid})\n")
@@ -127,13 +128,13 @@ def resume_function(args, store, run_id: int):
 
 
 def attach(args) -> int:
-    from tuidl.experiment import detach
+    from tuidl.experiment import control
     from tuidl.experiment.store import Store
 
     with Store(args.store) as store:
         run_id = args.run_id
         if run_id is None:
-            run_id = detach.newest_active(store)
+            run_id = control.newest_active(store)
             if run_id is None:
                 raise TuidlError(
                     "no run is running or queued; `tuidl runs` lists the stored runs and "
@@ -153,50 +154,66 @@ def attach(args) -> int:
 
 def _follow(store, run_id: int, stream) -> str:
     """Draw progress until the run leaves queued/running; return its final status. A run
-    whose recorded process is gone without marking the run is reported, not waited on."""
-    from tuidl.cli.report import progress_line
-    from tuidl.experiment import detach
+    whose recorded process is gone without marking the run is reported, not waited on
+    (:func:`tuidl.experiment.control.follow`)."""
+    from tuidl.experiment import control
 
     tty = stream.isatty()
     width = 0
     last = None
-    gone_since = None
-    while True:
-        snap = detach.snapshot(store, run_id)
-        if snap.phase == "queued":
-            line = f"run {run_id} is queued; waiting for it to start"
-        else:
-            line = progress_line(snap)
+    try:
+        for snap in control.follow(store, run_id, poll=POLL_SECONDS):
+            if snap.phase == "queued":
+                line = fit_line(f"run {run_id} is queued; waiting for it to start", stream)
+            else:
+                line = progress_text(snap, stream)
+            if tty:
+                stream.write("\r" + line.ljust(width))
+                width = len(line)
+                stream.flush()
+            elif (snap.phase, snap.done, snap.status) != last:  # not a terminal: per change
+                stream.write(line + "\n")
+                stream.flush()
+            last = (snap.phase, snap.done, snap.status)
+    except TuidlError:
         if tty:
-            stream.write("\r" + line.ljust(width))
-            width = len(line)
-            stream.flush()
-        elif (snap.phase, snap.done, snap.status) != last:  # not a terminal: a line per change
-            stream.write(line + "\n")
-            stream.flush()
-        last = (snap.phase, snap.done, snap.status)
-        if snap.status not in detach.ACTIVE:
-            break
-        rec = detach.lookup(store.path, run_id)
-        if detach.state(rec) == "gone":
-            # give a process that just finished a moment to mark the run
-            gone_since = gone_since or time.monotonic()
-            if time.monotonic() - gone_since > 3.0:
-                if tty:
-                    stream.write("\n")
-                assert rec is not None
-                raise TuidlError(
-                    f"run {run_id} is marked {snap.status} but its process (pid {rec.pid}) is "
-                    f"gone; see its log {rec.log_path or '(none)'}; resume it with "
-                    f"`tuidl run --resume {run_id} --store {store.path}`"
-                )
-        else:
-            gone_since = None
-        time.sleep(POLL_SECONDS)
+            stream.write("\n")
+        raise
     if tty:
         stream.write("\n")
         stream.flush()
     return snap.status
+
+
+def columns(stream) -> int:
+    """The width of the terminal ``stream`` writes to (read at every update: it may be
+    resized), else :func:`shutil.get_terminal_size`'s (``COLUMNS``, or 80)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return shutil.get_terminal_size().columns
+
+
+def fit_line(text: str, stream) -> str:
+    """``text`` cut to one character less than the terminal's width: a line as wide as
+    the screen (or wider) wraps, and a carriage return then redraws only its last row, so every
+    update would leave a line behind."""
+    limit = max(10, columns(stream) - 1)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def progress_text(p, stream) -> str:
+    """The CLI's progress line (:func:`tuidl.cli.report.progress_line`) for ``p`` (a
+    :class:`~tuidl.experiment.control.RunProgress` or the runner's ``Progress``), its bar
+    narrowed to fit the terminal ``stream`` writes to (see :func:`fit_line`)."""
+    from tuidl.cli.report import progress_line
+
+    bar = 30
+    line = progress_line(p, width=bar)
+    over = len(line) - max(10, columns(stream) - 1)
+    if over > 0:
+        line = progress_line(p, width=max(5, bar - over))
+    return fit_line(line, stream)
 
 
 def _print_final(store, run_id: int, *, charts: bool) -> None:
@@ -222,12 +239,12 @@ def _print_final(store, run_id: int, *, charts: bool) -> None:
 
 
 def cancel(args) -> int:
-    from tuidl.experiment import detach
+    from tuidl.experiment import control
     from tuidl.experiment.store import Store
 
     if args.wait < 0:
         raise TuidlError(f"--wait {args.wait}: give 0 or more seconds")
     with Store(args.store) as store:
-        outcome = detach.cancel(store, args.run_id, wait=args.wait)
+        outcome = control.cancel(store, args.run_id, wait=args.wait)
     print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
     return 0 if outcome.ok else 1

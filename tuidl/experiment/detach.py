@@ -1,4 +1,4 @@
-"""Runs that outlive their terminal: start detached, find the process again, follow, cancel.
+"""Runs that outlive their terminal: start one detached, and find its process again.
 
 A detached run is the ordinary ``python -m tuidl run --resume ID --store PATH`` started in
 its own session and process group (``start_new_session=True``), with stdin from
@@ -15,13 +15,8 @@ run), the log path and the command. The launcher writes the row when it starts t
 child, and every ``tuidl run`` process writes its own row when it starts executing (see
 :func:`note_process`), so runs started in a terminal or by the TUI can be cancelled too.
 
-:func:`cancel` does what Ctrl+C does in the run's terminal: SIGINT, sent to the runner
-process (the leader of a detached run's group). The runner stops cleanly: it tells its
-worker processes through their cancel event, finished folds stay stored, the run is marked
-``interrupted`` and ``tuidl run --resume`` completes it. The signal goes to the runner
-only, not to its whole group: worker processes ignore SIGINT once started, but one still
-starting (importing) would die of it and break the pool; and a run in someone's terminal
-shares its group with the other programs of a pipeline.
+:mod:`tuidl.experiment.control` builds on this: starting, following, summarising,
+cancelling and resuming a run, for the CLI and the workbench alike.
 """
 
 from __future__ import annotations
@@ -38,7 +33,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tuidl.data.locations import user_data_dir
 from tuidl.errors import TuidlError
@@ -275,156 +269,3 @@ def launch(
     )
     record(store_path, rec)
     return rec
-
-
-# ---- following -----------------------------------------------------------------------------
-
-
-@dataclass
-class Snapshot:
-    """A run's progress as the store shows it (the shape of the runner's ``Progress``, so
-    the CLI's ``progress_line`` draws it)."""
-
-    run_id: int
-    status: str
-    done: int  # trial × fold pairs finished, skipped folds of closed trials included
-    total: int
-    elapsed: float
-    eta: float | None
-    phase: str  # "queued", "cv", "final" or "done"
-    message: str = ""
-    last: Any = None
-
-
-def snapshot(store: Any, run_id: int, now: float | None = None) -> Snapshot:
-    """Read a run's progress from the store. The ETA comes from the pace of the last
-    (up to 20) finished folds, which counts every worker and ignores earlier sessions of a
-    resumed run."""
-    run = store.get_run(run_id)
-    now = time.time() if now is None else now
-    folds = int(run.get("num_folds") or 0)
-    done = 0
-    for t in run["trials"]:
-        if t["status"] in ("diverged", "failed"):
-            done += folds
-        else:
-            done += sum(1 for f in t["folds"] if f["fold"] >= 0)
-    total = len(run["trials"]) * folds
-    status = run["status"]
-    started = run.get("started") or now
-    if status == "queued" or not total:
-        phase = "queued" if status in ACTIVE else "done"
-    elif status == "running":
-        phase = "final" if done >= total else "cv"
-    else:
-        phase = "done"
-    eta = None
-    if phase == "cv" and done:
-        stamps = [
-            r[0]
-            for r in store.conn.execute(
-                "SELECT finished FROM folds WHERE run_id=? ORDER BY finished DESC LIMIT 20",
-                (run_id,),
-            )
-        ]
-        if len(stamps) >= 2 and stamps[0] > stamps[-1]:
-            per_fold = (stamps[0] - stamps[-1]) / (len(stamps) - 1)
-            eta = max(0.0, per_fold * (total - done) - (now - stamps[0]))
-        else:
-            eta = (now - started) / done * (total - done)
-    end = run.get("finished") if phase == "done" and run.get("finished") else now
-    return Snapshot(
-        run_id,
-        status,
-        done,
-        total,
-        max(0.0, end - started),
-        eta,
-        phase,
-        str(run.get("message") or ""),
-    )
-
-
-def newest_active(store: Any) -> int | None:
-    """The newest run that is running (else queued), or ``None``."""
-    runs = store.list_runs()  # newest first
-    for status in ("running", "queued"):
-        for r in runs:
-            if r["status"] == status:
-                return int(r["id"])
-    return None
-
-
-# ---- cancelling ----------------------------------------------------------------------------
-
-
-@dataclass
-class CancelOutcome:
-    ok: bool  # the run is stopped (or stopping) because of this call
-    message: str
-
-
-def cancel(store: Any, run_id: int, *, wait: float = 60.0, poll: float = 0.2) -> CancelOutcome:
-    """Stop a run the way Ctrl+C does (see the module docstring) and wait up to ``wait``
-    seconds for it to be marked ``interrupted``. An unknown id raises :class:`TuidlError`."""
-    run = store.get_run(run_id)  # raises naming the id for an unknown one
-    status = run["status"]
-    if status not in ACTIVE:
-        return CancelOutcome(False, f"run {run_id} is not running (status: {status})")
-    rec = lookup(store.path, run_id)
-    where = state(rec)
-    if where == "elsewhere":
-        assert rec is not None
-        return CancelOutcome(
-            False,
-            f"run {run_id} runs on host {rec.host} (pid {rec.pid}); run "
-            f"`tuidl cancel {run_id}` there",
-        )
-    resume = f"tuidl run --resume {run_id} --store {store.path}"
-    if where in ("gone", "unknown"):
-        if where == "unknown" and status == "running":
-            return CancelOutcome(
-                False,
-                f"run {run_id} is marked running, but no process is recorded for it "
-                "(started by an older tuidl?); stop it with Ctrl+C where it runs",
-            )
-        what = "was queued but never started" if status == "queued" else "lost its process"
-        pid = f" (pid {rec.pid})" if rec is not None else ""
-        message = (
-            f"cancelled: run {run_id} {what}{pid}; finished folds are stored. Resume with: {resume}"
-        )
-        store.set_status(run_id, "interrupted", message)
-        return CancelOutcome(True, message)
-    assert rec is not None
-    try:
-        os.kill(rec.pid, signal.SIGINT)  # the runner itself; see the module docstring
-    except ProcessLookupError:
-        return cancel(store, run_id, wait=0)  # it just ended: report what it left
-    except PermissionError:
-        return CancelOutcome(
-            False, f"run {run_id} runs as another user (pid {rec.pid}); cannot signal it"
-        )
-    deadline = time.monotonic() + max(0.0, wait)
-    while True:
-        status = store.get_run(run_id)["status"]
-        if status not in ACTIVE:
-            break
-        if time.monotonic() >= deadline:
-            return CancelOutcome(
-                True,
-                f"sent Ctrl+C to run {run_id} (pid {rec.pid}); it is still stopping (units in "
-                "flight finish first); `tuidl runs` shows when it is interrupted",
-            )
-        if state(rec) == "gone":  # died without marking itself (killed hard?)
-            status = store.get_run(run_id)["status"]
-            if status in ACTIVE:
-                message = f"run {run_id} stopped; finished folds are stored. Resume with: {resume}"
-                store.set_status(run_id, "interrupted", message)
-                return CancelOutcome(True, message)
-            break
-        time.sleep(poll)
-    if status == "interrupted":
-        return CancelOutcome(
-            True, f"run {run_id} stopped; finished folds are stored. Resume with: {resume}"
-        )
-    return CancelOutcome(True, f"run {run_id} ended before the signal took effect ({status})")
