@@ -9,19 +9,18 @@
   read, Ctrl+C, checksum mismatch) the ``.part`` file is removed. Extraction goes to a
   temporary folder that is renamed into place only when complete. So a rerun simply starts
   over and completes.
-- **Safe extraction**: every member is checked before anything is written: no absolute
-  paths, no ``..`` escaping the destination, no symlinks or hard links whose target leaves
-  it, no devices or FIFOs. Python's ``data`` extraction filter is applied on top where the
-  interpreter has it.
+- **Safe extraction** (:mod:`tuidl.data.safe_tar`): the archive may hold only regular
+  files and folders under the dataset's folder; anything else (links of any kind, devices,
+  FIFOs, absolute or ``..`` names, duplicates) refuses the whole archive before anything is
+  written, and tuidl creates every file and folder itself, never through a link, so
+  nothing is ever written outside the destination.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import shutil
-import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from tuidl.data import cifar10
 from tuidl.data.locations import default_data_dir
+from tuidl.data.safe_tar import extract_tree
 from tuidl.errors import TuidlError
 
 _CHUNK = 1 << 20
@@ -181,73 +181,44 @@ def _reason(exc: BaseException) -> str:
 
 
 def extract(archive: Path, dest: Path, folder: str) -> Path:
-    """Extract ``archive`` (which must hold ``folder/``) into ``dest/folder`` atomically.
+    """Extract ``archive`` (which must hold only ``folder/``) into ``dest/folder`` atomically.
 
-    All members are checked first (see :func:`check_members`); extraction happens in a
-    temporary folder inside ``dest`` that is renamed into place at the end, replacing an
-    incomplete earlier ``dest/folder``. Raises :class:`TuidlError` naming the archive and
-    the offending member.
+    The archive is unpacked by :func:`tuidl.data.safe_tar.extract_tree` (only regular files
+    and folders, each created by tuidl, never through a link) into a fresh temporary folder
+    inside ``dest``, and moved into place only once the whole archive was written. What was
+    at ``dest/folder`` before (an incomplete folder; fetch returns early for a complete one)
+    is replaced: a link or a file there is unlinked, never followed, and a folder is removed
+    without following the links inside it. Raises :class:`TuidlError` naming the archive and
+    the offending member; then nothing of the archive is left in ``dest``.
     """
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder}.", suffix=".extracting", dir=dest))
     try:
-        try:
-            with tarfile.open(archive, "r:*") as tar:
-                members = tar.getmembers()
-                check_members(members, staging, str(archive))
-                if hasattr(tarfile, "data_filter"):
-                    tar.extractall(staging, members=members, filter="data")
-                else:  # pragma: no cover - Python < 3.11.4; check_members already vetted all
-                    tar.extractall(staging, members=members)
-        except TuidlError:
-            raise
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise TuidlError(f"{archive}: cannot extract it ({exc})") from None
-        inner = staging / folder
-        if not inner.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder}.", suffix=".extracting", dir=dest))
+    except OSError as exc:
+        raise TuidlError(
+            f"{dest}: cannot create a temporary folder to extract into ({exc})"
+        ) from None
+    try:
+        inner = extract_tree(archive, staging, folder)
+        if inner.is_symlink() or not inner.is_dir():
             raise TuidlError(f"{archive}: does not contain a {folder}/ folder")
         final = dest / folder
-        if final.exists():
-            # an incomplete earlier folder (fetch returns early for a complete one)
-            shutil.rmtree(final)
-        os.replace(inner, final)
+        try:
+            _remove(final)
+            os.replace(inner, final)
+        except OSError as exc:
+            raise TuidlError(f"{final}: cannot put the extracted folder in place ({exc})") from None
         return final
     finally:
+        # the staging folder holds only what extract_tree made: files and folders, no links
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def check_members(members: list[tarfile.TarInfo], root: Path, archive: str) -> None:
-    """Refuse the whole archive if any member could write outside ``root``.
-
-    Refused: absolute names, names that climb out with ``..``, symlinks whose target
-    (relative to the link's folder) lands outside, hard links to names outside, and device
-    files or FIFOs. Raises :class:`TuidlError` naming ``archive`` and the member.
-    """
-    root = root.resolve()
-    for m in members:
-        name = m.name
-        if name.startswith(("/", "\\")) or os.path.isabs(name) or _escapes(root, name):
-            raise TuidlError(
-                f"{archive}: refused: member {name!r} would be written outside the destination"
-            )
-        if m.issym():
-            target = posixpath.join(posixpath.dirname(name), m.linkname)
-            if m.linkname.startswith("/") or _escapes(root, target):
-                raise TuidlError(
-                    f"{archive}: refused: symlink {name!r} points to {m.linkname!r}, outside "
-                    "the destination"
-                )
-        elif m.islnk():
-            if m.linkname.startswith("/") or _escapes(root, m.linkname):
-                raise TuidlError(
-                    f"{archive}: refused: hard link {name!r} points to {m.linkname!r}, outside "
-                    "the destination"
-                )
-        elif not (m.isfile() or m.isdir()):
-            raise TuidlError(
-                f"{archive}: refused: member {name!r} is a device or FIFO, not a file or folder"
-            )
-
-
-def _escapes(root: Path, relative: str) -> bool:
-    target = (root / relative).resolve()
-    return target != root and root not in target.parents
+def _remove(path: Path) -> None:
+    """Remove ``path`` if it exists, without following links: a link (even one to a folder,
+    or to itself) or a file is unlinked, a folder is removed with what is in it."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        # shutil.rmtree never follows links inside the tree (and refuses a link at the top,
+        # which the branch above has already unlinked)
+        shutil.rmtree(path, ignore_errors=False)
