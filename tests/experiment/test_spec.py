@@ -259,3 +259,73 @@ def test_spec_new_templates_validate(reg):
         text = template(dataset)
         assert text.count("#") > 10  # commented
         validate(loads_spec(text), reg)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seed=-1", r"^seed: got -1; must be between 0 and 4294967295$"),
+        ("seed=1e20", r"^seed: got 1e\+20; must be between 0 and 4294967295$"),
+        ("seed=4294967296", r"^seed: got 4294967296; must be between"),
+        ("seed=1.5", r"^seed: got 1.5; expected an integer$"),
+    ],
+)
+def test_a_seed_numpy_cannot_take_is_refused_when_read(override, message):
+    """#15 item 8: these passed `spec check` and then crashed the run (and its resume)."""
+    with pytest.raises(TuidlError, match=message):
+        loads_spec(ISSUE_EXAMPLE, [override])
+
+
+def test_a_seed_set_after_reading_is_checked_by_validate(reg):
+    """`tuidl run --seed 2**64` sets the field after reading; validate checks it again."""
+    spec = loads_spec(ISSUE_EXAMPLE)
+    spec.seed = 2**64
+    with pytest.raises(TuidlError, match=r"^seed: got 18446744073709551616; must be between"):
+        validate(spec, reg)
+    spec.seed = 2**32 - 1
+    assert validate(spec, reg).seed == 2**32 - 1
+
+
+def test_settings_are_declared_once_and_the_spec_takes_its_defaults_from_them():
+    """The dataclasses' fields are exactly the declared settings, defaults included."""
+    import dataclasses
+
+    from tuidl.experiment import spec as spec_mod
+    from tuidl.experiment.spec_schema import SETTINGS
+
+    tables = {"split": spec_mod.SplitSpec, "training": spec_mod.TrainingSpec}
+    tables["cv"] = spec_mod.CVSpec
+    for table, cls in tables.items():
+        fields = {f.name: f.default for f in dataclasses.fields(cls) if f.name != "grid"}
+        assert fields == {p.name: p.default for p in SETTINGS[table]}, table
+    base = Spec.from_dict({"dataset": {"name": "digits"}, "model": {"name": "knn"}})
+    assert {p.name: p.default for p in SETTINGS["run"]} == {"name": base.name, "seed": base.seed}
+
+
+def test_whole_epochs_are_written_as_integers():
+    """#11 defect 12: `epochs = 400` came back from Save as `epochs = 400.0`."""
+    spec = blobs_spec(training__epochs=400)
+    assert spec.training.epochs == 400.0
+    assert "epochs = 400\n" in spec.to_toml()
+    assert "epochs = 2.5\n" in blobs_spec(training__epochs=2.5).to_toml()
+    assert loads_spec(spec.to_toml()) == spec
+
+
+def test_a_loss_the_dataset_cannot_feed_is_refused_by_spec_check():
+    """#11 defect 13: the attributes loss on digits passed `spec check` and failed at start."""
+    from tuidl_attributes import plugin as attributes
+
+    reg = load_registry(extra_plugins=[("attributes", attributes)], entry_points=False)
+    data = {
+        "dataset": {"name": "digits"},
+        "split": {"num_training": 600, "num_test": 100, "shuffle": True},
+        "model": {"name": "linear"},
+        "loss": {"name": "attributes"},
+    }
+    with pytest.raises(TuidlError, match=r"^loss\.name: 'attributes' takes multilabel targets"):
+        validate(Spec.from_dict(data), reg)
+    data["dataset"]["name"] = "digits_attributes"
+    validate(Spec.from_dict(data), reg)
+    data["loss"]["name"] = "softmax"
+    with pytest.raises(TuidlError, match=r"^loss\.name: 'softmax' takes class targets"):
+        validate(Spec.from_dict(data), reg)

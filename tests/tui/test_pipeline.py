@@ -304,55 +304,14 @@ async def test_a_dataset_that_fails_to_load_shows_why(registry, store_path, monk
         assert "ValueError: object too deep" in screen_text(app)
 
 
-def test_settings_forms_mirror_the_spec_exactly(registry, store_path):
-    """The run/split/training/cv forms are hand-written Param schemas of the spec's
-    dataclasses: same fields, same defaults, and the spec accepts each form's minimum and
-    refuses one below it, so the form and `tuidl run` can never disagree."""
-    import dataclasses
-
-    import pytest
-
-    from tuidl.errors import TuidlError
-    from tuidl.experiment import spec as spec_mod
-    from tuidl.experiment.spec_check import validate
+def test_settings_forms_are_the_spec_layers_declaration(registry, store_path):
+    """The run/split/training/cv forms are generated from the spec layer's own Param
+    declarations (tuidl.experiment.spec_schema), not from a copy that could drift; the
+    spec's dataclasses take their fields and defaults from the same declarations."""
+    from tuidl.experiment.spec_schema import SETTINGS
     from tuidl.tui.backend import Backend
 
     settings = Backend(store_path, registry).settings()
-    tables = {
-        "split": spec_mod.SplitSpec,
-        "training": spec_mod.TrainingSpec,
-        "cv": spec_mod.CVSpec,
-    }
-    for table, cls in tables.items():
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "grid"}
-        params = {p.name: p for p in settings[table]}
-        assert list(params) == list(fields), table
-        for name, p in params.items():
-            default = fields[name].default
-            if (table, name) == ("training", "epochs"):
-                default = 10.0  # None in the spec means "epochs = 10" (see TrainingSpec)
-            assert p.default == default, f"{table}.{name}"
-    run = {p.name: p.default for p in settings["run"]}
-    base = spec_mod.Spec.from_dict({"dataset": {"name": "digits"}, "model": {"name": "knn"}})
-    assert run == {"name": base.name, "seed": base.seed}
-
-    def check(table, name, value):
-        data = {
-            "dataset": {"name": "digits"},
-            "model": {"name": "linear"},
-            "split": {"num_training": 600, "num_test": 100},
-            table: {name: value},
-        }
-        if (table, name) == ("split", "num_training"):
-            data["split"] = {"num_training": value, "num_test": 100}
-        validate(spec_mod.Spec.from_dict(data), registry, check_grid=False)
-
-    for table in tables:
-        for p in settings[table]:
-            if p.type in ("int", "float") and p.min is not None:
-                check(table, p.name, p.min)  # the form's minimum runs
-                # floats: the form asks for a practical minimum (epochs >= 0.001) where the
-                # spec only needs > 0, so the value below is the spec's own bound
-                below = p.min - 1 if p.type == "int" or p.min <= 0 else 0.0
-                with pytest.raises(TuidlError, match=rf"{table}\.{p.name}"):
-                    check(table, p.name, below)
+    assert set(settings) == {"run", "split", "training", "cv"}
+    for table, params in settings.items():
+        assert params is SETTINGS[table], table

@@ -49,13 +49,13 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tuidl.errors import TuidlError
+from tuidl.experiment.spec_schema import check_settings, default, toml_number
 from tuidl.experiment.spec_toml import dumps_toml
 
 # spec table -> registry kind
@@ -83,8 +83,6 @@ TOP_LEVEL_KEYS = (
 # Tables a grid may vary. The data (dataset, split) and the CV scheme stay fixed within a
 # run, otherwise trials would be scored on different rows and their means not comparable.
 GRID_SECTIONS = ("model", "loss", "init", "optimizer", "training", "preprocess")
-CV_METHODS = ("kfold", "holdout")
-SAMPLINGS = ("replacement", "epoch")
 
 # Used when a learnable model's spec leaves the table out.
 LEARNABLE_DEFAULTS = {
@@ -112,11 +110,11 @@ class SplitSpec:
     ``shuffle`` and ``stratify`` apply to the split itself (seeded by the run's seed).
     """
 
-    num_training: int = 1000
-    num_validation: int = 0
-    num_test: int = 500
-    shuffle: bool = False
-    stratify: bool = False
+    num_training: int = default("split", "num_training")
+    num_validation: int = default("split", "num_validation")
+    num_test: int = default("split", "num_test")
+    shuffle: bool = default("split", "shuffle")
+    stratify: bool = default("split", "stratify")
 
 
 @dataclass
@@ -132,13 +130,13 @@ class TrainingSpec:
     the rows used for the per-epoch train accuracy (it is a progress signal, not a score).
     """
 
-    epochs: float | None = None
-    iterations: int | None = None
-    batch_size: int = 200
-    sampling: str = "replacement"
-    patience: int = 0
-    keep_best: bool = True
-    train_sample: int = 1000
+    epochs: float | None = default("training", "epochs")
+    iterations: int | None = default("training", "iterations")
+    batch_size: int = default("training", "batch_size")
+    sampling: str = default("training", "sampling")
+    patience: int = default("training", "patience")
+    keep_best: bool = default("training", "keep_best")
+    train_sample: int = default("training", "train_sample")
 
 
 @dataclass
@@ -146,10 +144,10 @@ class CVSpec:
     """How trials are scored: ``kfold`` over the training rows, or ``holdout`` on the
     split's validation rows; and the grid of values to try (dotted key -> list)."""
 
-    method: str = "kfold"
-    folds: int = 5
-    shuffle: bool = False
-    stratify: bool = False
+    method: str = default("cv", "method")
+    folds: int = default("cv", "folds")
+    shuffle: bool = default("cv", "shuffle")
+    stratify: bool = default("cv", "stratify")
     grid: dict[str, list[Any]] = field(default_factory=dict)
 
 
@@ -167,8 +165,8 @@ class Spec:
     optimizer: ComponentSpec | None = None
     training: TrainingSpec | None = None
     cv: CVSpec = field(default_factory=CVSpec)
-    seed: int = 0
-    name: str = ""
+    seed: int = default("run", "seed")
+    name: str = default("run", "name")
 
     # -- conversion -------------------------------------------------------------------------
 
@@ -196,10 +194,10 @@ class Spec:
             if "training" in data
             else None,
             cv=_cv(data.get("cv", {})),
-            seed=_typed("seed", data.get("seed", 0), int),
-            name=_typed("name", data.get("name", ""), str),
+            seed=data.get("seed", default("run", "seed")),
+            name=data.get("name", default("run", "name")),
         )
-        _check_plain(spec)
+        check_settings(spec)
         return spec
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,7 +216,10 @@ class Spec:
             if comp is not None:
                 d[key] = comp.to_dict()
         if self.training is not None:
-            d["training"] = {k: v for k, v in _fields(self.training).items() if v is not None}
+            training = {k: v for k, v in _fields(self.training).items() if v is not None}
+            if "epochs" in training:  # 400.0 is written as 400 (the field takes fractions)
+                training["epochs"] = toml_number(training["epochs"])
+            d["training"] = training
         cv = _fields(self.cv)
         grid = cv.pop("grid")
         if grid:
@@ -418,77 +419,3 @@ def _cv(data: Any) -> CVSpec:
         raise TuidlError('cv.grid: expected a table of "key" = [values]')
     cv.grid = dict(grid)
     return cv
-
-
-_TYPES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-
-
-def _typed(where: str, value: Any, kind: type, *, nullable: bool = False) -> Any:
-    if value is None and nullable:
-        return None
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if kind is int and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if kind is str and isinstance(value, str):
-        return value
-    if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
-        raise TuidlError(f"{where}: got {value!r}; expected {_TYPES[kind]}")
-    if kind is float and not math.isfinite(value):
-        raise TuidlError(f"{where}: got {value!r}; expected a finite number")
-    return value
-
-
-def _at_least(where: str, value: Any, low: float) -> None:
-    if value is not None and value < low:
-        raise TuidlError(f"{where}: got {value!r}; must be >= {low}")
-
-
-def _check_plain(spec: Spec) -> None:
-    """Types and ranges of the non-component tables (those have no registry schema)."""
-    s = spec.split
-    s.num_training = _typed("split.num_training", s.num_training, int)
-    s.num_validation = _typed("split.num_validation", s.num_validation, int)
-    s.num_test = _typed("split.num_test", s.num_test, int)
-    s.shuffle = _typed("split.shuffle", s.shuffle, bool)
-    s.stratify = _typed("split.stratify", s.stratify, bool)
-    _at_least("split.num_training", s.num_training, 1)
-    _at_least("split.num_validation", s.num_validation, 0)
-    _at_least("split.num_test", s.num_test, 0)
-
-    t = spec.training
-    if t is not None:
-        t.epochs = _typed("training.epochs", t.epochs, float, nullable=True)
-        t.iterations = _typed("training.iterations", t.iterations, int, nullable=True)
-        if t.epochs is not None and t.iterations is not None:
-            raise TuidlError("training: give either epochs or iterations, not both")
-        if t.epochs is not None and t.epochs <= 0:
-            raise TuidlError(f"training.epochs: got {t.epochs!r}; must be > 0")
-        _at_least("training.iterations", t.iterations, 1)
-        t.batch_size = _typed("training.batch_size", t.batch_size, int)
-        _at_least("training.batch_size", t.batch_size, 1)
-        t.sampling = _typed("training.sampling", t.sampling, str)
-        if t.sampling not in SAMPLINGS:
-            raise TuidlError(
-                f"training.sampling: got {t.sampling!r}; allowed: {', '.join(SAMPLINGS)}"
-            )
-        t.patience = _typed("training.patience", t.patience, int)
-        _at_least("training.patience", t.patience, 0)
-        t.keep_best = _typed("training.keep_best", t.keep_best, bool)
-        t.train_sample = _typed("training.train_sample", t.train_sample, int)
-        _at_least("training.train_sample", t.train_sample, 1)
-
-    c = spec.cv
-    c.method = _typed("cv.method", c.method, str)
-    if c.method not in CV_METHODS:
-        raise TuidlError(f"cv.method: got {c.method!r}; allowed: {', '.join(CV_METHODS)}")
-    c.folds = _typed("cv.folds", c.folds, int)
-    if c.method == "kfold":
-        _at_least("cv.folds", c.folds, 2)
-    c.shuffle = _typed("cv.shuffle", c.shuffle, bool)
-    c.stratify = _typed("cv.stratify", c.stratify, bool)
-    for key, values in c.grid.items():
-        if not isinstance(values, list):
-            raise TuidlError(f"cv.grid.{key}: expected a list of values, got {values!r}")
-        if not values:
-            raise TuidlError(f"cv.grid.{key}: the list is empty; give at least one value")

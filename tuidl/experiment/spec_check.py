@@ -21,18 +21,80 @@ from tuidl.experiment.spec import (
     split_path,
     step_index,
 )
+from tuidl.experiment.spec_schema import DEFAULT_EPOCHS, check_settings
 from tuidl.experiment.spec_toml import toml_value
+
+
+def component_learnable(comp: Any, params: dict[str, Any] | None = None) -> bool | None:
+    """Whether a model component is trained by tuidl's loop: its declared
+    ``extra["learnable"]``, else its factory's ``learnable``, else the built object's
+    (built with ``params``). ``None`` when none says and the object cannot be built."""
+    flag = comp.extra.get("learnable") if comp.extra else None
+    if flag is None:
+        flag = getattr(comp.factory, "learnable", None)
+    if flag is None:
+        try:
+            flag = getattr(comp.create(params or {}), "learnable", None)
+        except Exception:
+            return None
+    return None if flag is None else bool(flag)
 
 
 def is_learnable(spec: Spec, registry: Any) -> bool:
     """Whether the spec's model is trained by tuidl's loop (needs loss/init/optimizer)."""
     comp = registry.get("model", spec.model.name)
-    flag = comp.extra.get("learnable") if comp.extra else None
-    if flag is None:
-        flag = getattr(comp.factory, "learnable", None)
-    if flag is None:
-        flag = bool(getattr(comp.create(spec.model.params), "learnable", False))
+    flag = component_learnable(comp, spec.model.params)
+    if flag is None:  # let the model's own error say why it cannot be built
+        flag = getattr(comp.create(spec.model.params), "learnable", False)
     return bool(flag)
+
+
+def dataset_targets(comp: Any) -> str | None:
+    """The kind of target a dataset component declares (``extra["targets"]`` or its
+    factory's ``targets``): ``"class"`` or ``"multilabel"``; ``None`` when it declares none
+    (then only the loaded dataset can say, and the runner checks it at start)."""
+    value = comp.extra.get("targets") if comp.extra else None
+    if value is None:
+        value = getattr(comp.factory, "targets", None)
+    return None if value is None else str(value)
+
+
+def check_targets(spec: Spec, targets: str, registry: Any) -> None:
+    """Refuse, before any work, a spec whose parts disagree on the kind of target.
+
+    Datasets and losses may declare ``targets`` / ``target``: ``"class"`` (one label per row,
+    the default) or ``"multilabel"`` (an (N, A) 0/1 matrix, as the tuidl-attributes plugin
+    provides). Every loss the grid can pick must take the dataset's kind; multi-label rows
+    cannot be stratified, and only learnable models can fit them.
+    """
+    grid = spec.cv.grid
+    losses = [*([spec.loss.name] if spec.loss else []), *grid.get("loss.name", [])]
+    models = [spec.model.name, *grid.get("model.name", [])]
+    learnable = False
+    for name in dict.fromkeys(models):
+        model = registry.create("model", name, {})
+        learnable |= bool(getattr(model, "learnable", False))
+        if targets != "class" and not getattr(model, "learnable", False):
+            raise TuidlError(
+                f"model.name: {name!r} predicts one class per row, but dataset "
+                f"{spec.dataset.name!r} has {targets} targets; pick a learnable model "
+                "(linear, fc_net) with a loss for them"
+            )
+    if learnable:
+        for name in dict.fromkeys(losses):
+            want = getattr(registry.create("loss", name, {}), "target", "class")
+            if want != targets:
+                raise TuidlError(
+                    f"loss.name: {name!r} takes {want} targets, but dataset "
+                    f"{spec.dataset.name!r} has {targets} targets"
+                )
+    if targets != "class":
+        for key, on in (("split.stratify", spec.split.stratify), ("cv.stratify", spec.cv.stratify)):
+            if on:
+                raise TuidlError(
+                    f"{key}: rows with {targets} targets have no single class to stratify "
+                    "by; set it to false"
+                )
 
 
 def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
@@ -43,6 +105,7 @@ def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
     every grid key must name something and every grid point must be valid too.
     """
     out = spec.copy()
+    check_settings(out)  # again: a caller may have set a field (run --seed) since reading
     out.dataset = _resolve(registry, "dataset", "dataset", out.dataset)
     out.preprocess = [
         _resolve(registry, "preprocessor", f"preprocess.{i}", p)
@@ -58,7 +121,10 @@ def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
         if out.training is None:
             out.training = TrainingSpec()
         if out.training.epochs is None and out.training.iterations is None:
-            out.training.epochs = 10.0
+            out.training.epochs = DEFAULT_EPOCHS
+    targets = dataset_targets(registry.get("dataset", out.dataset.name))
+    if targets is not None:  # declared: check now, not after the data is loaded
+        check_targets(out, targets, registry)
     if out.cv.method == "holdout" and out.split.num_validation < 1:
         raise TuidlError(
             "cv.method: holdout scores on the split's validation rows, but "

@@ -4,21 +4,18 @@ Everything the TUI needs from ``tuidl.experiment`` goes through :class:`Backend`
 layer changes only this file follows. Nothing here imports Textual (a test checks it), and the
 return values are plain dataclasses the widgets draw directly.
 
-Runs are never trained in the TUI's process: :meth:`Backend.start` creates a queued run in the
-store and starts ``python -m tuidl run --resume ID --store PATH`` in its own session, with its
-output in a log file, so the run outlives the window and is listed by ``tuidl runs``. The views
-follow it by polling :meth:`Backend.get_run` (from a worker thread).
+Runs are never trained in the TUI's process. Starting, following, cancelling and resuming a
+run go through :mod:`tuidl.experiment.control`, the run control ``tuidl run --detach``,
+``attach`` and ``cancel`` use too: :meth:`Backend.start` stores a queued run and launches
+``python -m tuidl run --resume ID --store PATH`` detached, so the run outlives the window and
+is listed by ``tuidl runs``; any run in the store, started anywhere, can be followed (by
+polling :meth:`Backend.get_run` from a worker thread), cancelled and resumed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import signal
-import subprocess
-import sys
-import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,66 +23,6 @@ from typing import Any
 
 from tuidl.errors import TuidlError
 from tuidl.plugins.schema import Param
-
-# ---- the settings tables (run, split, training, cv) ------------------------------------------
-# The spec layer keeps these as dataclasses without a Param schema; these schemas mirror
-# tuidl.experiment.spec (SplitSpec, TrainingSpec, CVSpec and the top-level name and seed) so
-# the same form code edits them. "run" is the spec's top level. A test
-# (tests/tui/test_pipeline.py, settings_forms_mirror) fails when the two drift apart.
-_SETTINGS: dict[str, tuple[Param, ...]] = {
-    "run": (
-        Param("name", "str", "", "a label for the run (shown in history)"),
-        Param("seed", "int", 0, "seeds the split, the folds, init and minibatches", min=0),
-    ),
-    "split": (
-        Param("num_training", "int", 1000, "rows to train on (folds are cut from these)", min=1),
-        Param("num_validation", "int", 0, "rows held out for holdout validation", min=0),
-        Param("num_test", "int", 500, "rows the retrained best is tested on, once", min=0),
-        Param("shuffle", "bool", False, "shuffle rows before splitting (seeded)"),
-        Param("stratify", "bool", False, "keep class proportions in every part"),
-    ),
-    "training": (
-        Param(
-            "epochs",
-            "float",
-            10.0,
-            "passes over the training rows (or give iterations)",
-            min=0.001,
-            nullable=True,
-        ),
-        Param(
-            "iterations",
-            "int",
-            None,
-            "minibatch steps instead of epochs (blank: use epochs)",
-            min=1,
-            nullable=True,
-        ),
-        Param("batch_size", "int", 200, "rows per minibatch (N: full batch, 1: SGD)", min=1),
-        Param(
-            "sampling",
-            "choice",
-            "replacement",
-            "batches drawn with replacement (classic) or shuffled epochs",
-            choices=("replacement", "epoch"),
-        ),
-        Param("patience", "int", 0, "stop after this many epochs without val gain (0: off)", min=0),
-        Param("keep_best", "bool", True, "restore the params of the best validation epoch"),
-        Param("train_sample", "int", 1000, "rows used for the per-epoch train accuracy", min=1),
-    ),
-    "cv": (
-        Param(
-            "method",
-            "choice",
-            "kfold",
-            "k folds of the training rows, or holdout on validation",
-            choices=("kfold", "holdout"),
-        ),
-        Param("folds", "int", 5, "number of folds (kfold)", min=2),
-        Param("shuffle", "bool", False, "shuffle rows before cutting folds (else contiguous)"),
-        Param("stratify", "bool", False, "keep class proportions in each fold"),
-    ),
-}
 
 
 def error_text(error: BaseException | None) -> str:
@@ -143,8 +80,14 @@ class RunView:
     created: float = 0.0
     trials: list[TrialRow] = field(default_factory=list)
     folds: int = 1
+    # progress: control.progress's one summary (the CLI's progress line draws the same)
     done_fits: int = 0
     total_fits: int = 0
+    eta: float | None = None  # seconds left while it runs
+    # the (trial, fold) in flight, named by the status line and drawn by the charts alike
+    current: tuple[int, int] | None = None
+    process: str = "unknown"  # of its runner: alive, gone, elsewhere or unknown
+    log_path: str = ""
     started: float | None = None
     finished: float | None = None
     best_index: int | None = None
@@ -159,12 +102,6 @@ class RunView:
     @property
     def finished_states(self) -> bool:
         return self.status not in ACTIVE
-
-    def eta_seconds(self, now: float | None = None) -> float | None:
-        if not self.started or not self.done_fits or self.done_fits >= self.total_fits:
-            return None
-        elapsed = (now or time.time()) - self.started
-        return elapsed / self.done_fits * (self.total_fits - self.done_fits)
 
     @property
     def grid_keys(self) -> list[str]:
@@ -196,8 +133,6 @@ class Backend:
     def __init__(self, store_path: str | os.PathLike | None = None, registry=None):
         self._store_path = Path(store_path).expanduser() if store_path else None
         self._registry = registry
-        self._procs: dict[str, subprocess.Popen] = {}
-        self._logs: dict[str, Path] = {}
 
     # registry and settings
     @property
@@ -209,8 +144,11 @@ class Backend:
         return self._registry
 
     def settings(self) -> dict[str, tuple[Param, ...]]:
-        """The schemas of the run (top level), split, training and cv tables."""
-        return dict(_SETTINGS)
+        """The schemas of the run (top level), split, training and cv tables: the spec
+        layer's own declarations (tuidl.experiment.spec_schema), never a copy."""
+        from tuidl.experiment.spec_schema import SETTINGS
+
+        return dict(SETTINGS)
 
     @property
     def registry_loaded(self) -> bool:
@@ -305,61 +243,90 @@ class Backend:
         return Store(self.store_path)
 
     def start(self, data: dict[str, Any]) -> str:
-        """Create a queued run and start the runner for it in its own session; return its id.
+        """Store ``data`` as a queued run and launch its runner detached; return its id.
 
-        The runner is ``python -m tuidl run --resume ID --store PATH``: the very command a
-        user would type, so the run is stored, resumable and listed like any other.
+        The runner is ``python -m tuidl run --resume ID --store PATH`` (see
+        :func:`tuidl.experiment.control.start`): the very command a user would type, so the
+        run is stored, resumable and listed like any other. An invalid spec raises.
         """
-        from tuidl.experiment.runner import fold_memory_budget
+        from tuidl.experiment import control
+        from tuidl.experiment.spec import Spec
 
-        spec = self.validate(data)
-        fold_memory_budget()  # the runner would refuse a bad TUIDL_FOLD_MEMORY: say it now
+        run_id, _ = control.start(self.store_path, Spec.from_dict(data), registry=self.registry)
+        return str(run_id)
+
+    def cancel(self, run_id: str, wait: float = 60.0) -> tuple[bool, str]:
+        """Stop any run in the store, whoever started it, the way ``tuidl cancel`` does:
+        finished folds stay, it is resumable. Waits up to ``wait`` seconds for it to stop.
+        Returns whether it is stopped (or stopping) and what to tell the user."""
+        from tuidl.experiment import control
+
         with self._store() as store:
-            run_id = str(store.create_run(spec))
-        log_dir = _data_dir() / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = log_dir / f"run-{run_id}.log"
-        cmd = [sys.executable, "-m", "tuidl", "run", "--resume", run_id]
-        cmd += ["--store", str(self.store_path)]
-        with log_path.open("ab") as log:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        self._procs[run_id] = proc
-        self._logs[run_id] = log_path
-        return run_id
+            outcome = control.cancel(store, int(run_id), wait=wait)
+        return outcome.ok, outcome.message
 
-    def cancel(self, run_id: str) -> bool:
-        """Stop a run the way Ctrl+C stops ``tuidl run``: finished folds stay, it is resumable.
+    def resume(self, run_id: str) -> None:
+        """Launch the runner detached for what run ``run_id`` is missing (only the missing
+        folds run); raises for a finished run or one whose process still runs."""
+        from tuidl.experiment import control
 
-        Returns False when the run was not started by this window (nothing to signal).
-        """
-        proc = self._procs.get(run_id)
-        if proc is None or proc.poll() is not None:
-            return False
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        return True
+        control.resume(self.store_path, int(run_id))
+
+    def retry(self, run_id: str) -> str:
+        """Store a new run with run ``run_id``'s spec and seed, launch it; return its id."""
+        from tuidl.experiment import control
+
+        new_id, _ = control.retry(self.store_path, int(run_id), registry=self.registry)
+        return str(new_id)
+
+    def newest_active(self) -> str | None:
+        """The newest running (else queued) run in the store, whoever started it."""
+        if not self.store_path.exists():
+            return None
+        from tuidl.experiment import control
+
+        with self._store() as store:
+            run_id = control.newest_active(store)
+        return None if run_id is None else str(run_id)
+
+    def params_spec(self, run_id: str, trial: int | None = None) -> dict[str, Any]:
+        """Run ``run_id``'s spec with one configuration's params put in place and the grid
+        emptied ("use these params"): the best configuration unless ``trial`` (its index)
+        is given. Raises naming the run when it has no such configuration."""
+        from tuidl.experiment.spec import Spec
+        from tuidl.experiment.spec_check import point_spec
+
+        with self._store() as store:
+            run = store.get_run(int(run_id))
+        if trial is None:
+            if run.get("best") is None:
+                raise TuidlError(
+                    f"run {run_id} has no finished configuration yet; pick a row of its "
+                    "results, or open its whole spec with o"
+                )
+            trial = int(run["best"]["trial"])
+        params = next((t["params"] for t in run["trials"] if t["index"] == trial), None)
+        if params is None:
+            raise TuidlError(f"run {run_id} has no configuration {trial + 1}")
+        return point_spec(Spec.from_dict(run["spec"]), params, self.registry).to_dict()
 
     def process_alive(self, run_id: str) -> bool | None:
-        """Whether this window's runner for ``run_id`` still runs (None: not ours)."""
-        proc = self._procs.get(run_id)
-        return None if proc is None else proc.poll() is None
+        """Whether the process recorded for ``run_id`` still runs (None: none recorded,
+        or on another host)."""
+        from tuidl.experiment import control
 
-    def log_path(self, run_id: str) -> Path | None:
-        return self._logs.get(run_id)
+        state = control.process_state(self.store_path, int(run_id))
+        return {"alive": True, "gone": False}.get(state)
+
+    def log_path(self, run_id: str) -> Path:
+        from tuidl.experiment import control
+
+        return control.log_path(self.store_path, int(run_id))
 
     def log_tail(self, run_id: str, lines: int = 3) -> str:
-        path = self._logs.get(run_id)
-        if path is None or not path.exists():
-            return ""
-        text = path.read_text(errors="replace").strip().splitlines()
-        return "\n".join(text[-lines:])
+        from tuidl.experiment import control
+
+        return control.log_tail(self.store_path, int(run_id), lines)
 
     def list_runs(self) -> list[RunSummary]:
         if not self.store_path.exists():
@@ -372,14 +339,7 @@ class Backend:
             return _run_view(store, int(run_id))
 
     def close(self) -> None:
-        """Forget child handles; the runs themselves keep going in their own sessions."""
-        self._procs.clear()
-
-
-def _data_dir() -> Path:
-    from tuidl.data.locations import user_data_dir
-
-    return user_data_dir()
+        """Nothing to let go: the runs keep going in their own sessions."""
 
 
 def _summary(r: dict[str, Any]) -> RunSummary:
@@ -403,20 +363,20 @@ _TRIAL_STATUS = {"pending": "pending", "ok": "ok", "diverged": "diverged", "fail
 
 
 def _run_view(store, run_id: int) -> RunView:
+    from tuidl.experiment import control
+
     run = store.get_run(run_id)
+    progress = control.progress(store, run_id, run=run)
     folds = int(run.get("num_folds") or 0)
     trials: list[TrialRow] = []
-    done = 0
     for t in run.get("trials", []):
         finished = len(t.get("folds") or [])
         status = t.get("status", "pending")
         if status in ("diverged", "failed"):
-            done += folds
             message = t.get("message") or next(
                 (f.get("message") for f in t.get("folds", []) if f.get("message")), ""
             )
         else:
-            done += finished
             message = t.get("message") or ""
         if status == "pending" and finished:
             status = "running"
@@ -442,8 +402,12 @@ def _run_view(store, run_id: int) -> RunView:
         created=float(run.get("created") or 0),
         trials=trials,
         folds=folds,
-        done_fits=done,
-        total_fits=len(trials) * folds,
+        done_fits=progress.done,
+        total_fits=progress.total,
+        eta=progress.eta if progress.active else None,
+        current=progress.current,
+        process=progress.process,
+        log_path=progress.log_path,
         started=run.get("started"),
         finished=run.get("finished"),
         best_index=int(best["trial"]) if best else None,
@@ -458,11 +422,10 @@ def _run_view(store, run_id: int) -> RunView:
 
 
 def _latest_curves(store, view: RunView) -> Curves:
-    """The curves of the trial in flight (the last one written), or of the final retrain."""
+    """The curves of ``view.current`` (the unit in flight, or the retrain of the best), else
+    of the last one written."""
     run_id = int(view.id)
-    key = None
-    if view.status not in ACTIVE and view.best_index is not None:
-        key = (view.best_index, -1)
+    key = view.current
     try:
         if key is None or not store.curves(run_id, *key):
             row = store.conn.execute(

@@ -37,7 +37,13 @@ def _npz(path):
 @hookimpl
 def register_datasets(register):
     register(
-        Component("dataset", "digits", "Handwritten digits, 1,797 8x8 images (built in)", _digits)
+        Component(
+            "dataset",
+            "digits",
+            "Handwritten digits, 1,797 8x8 images (built in)",
+            _digits,
+            extra={"targets": "class"},  # declared, so `spec check` can match the loss to it
+        )
     )
     register(
         Component(
@@ -56,6 +62,7 @@ def register_datasets(register):
                     nullable=True,
                 ),
             ),
+            extra={"targets": "class"},
         )
     )
     register(
@@ -65,5 +72,6 @@ def register_datasets(register):
             "Your own arrays from an .npz file (X, y, optional X_test, y_test, class_names)",
             _npz,
             (Param("path", "str", None, "the .npz file to load"),),
+            extra={"targets": "class"},
         )
     )

@@ -61,6 +61,7 @@ def register_datasets(register):
             "digits_attributes",
             "Digits with attributes even, >= 5, closed loop (multi-label)",
             _digits_attributes,
+            extra={"targets": "multilabel"},  # declared, so `spec check` matches the loss
         )
     )
     register(
@@ -78,5 +79,6 @@ def register_datasets(register):
                     nullable=True,
                 ),
             ),
+            extra={"targets": "multilabel"},
         )
     )
