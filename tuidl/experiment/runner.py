@@ -49,7 +49,7 @@ from tuidl.errors import TuidlError
 from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
 from tuidl.experiment.grid import plan
 from tuidl.experiment.spec import Spec, loads_spec
-from tuidl.experiment.spec_check import is_learnable, validate
+from tuidl.experiment.spec_check import check_targets, is_learnable, validate
 from tuidl.experiment.store import Store, best_trial
 from tuidl.experiment.trainer import Cancelled
 from tuidl.experiment.work import (
@@ -210,44 +210,6 @@ def load_data(spec: Spec, registry: Any) -> Data:
         y_test=np.asarray(arr("y_test", y_train), dtype=np.int64),
         class_names=names,
     )
-
-
-def check_targets(spec: Spec, targets: str, registry: Any) -> None:
-    """Refuse, before any work, a spec whose parts disagree on the kind of target.
-
-    Datasets and losses may declare ``targets`` / ``target``: ``"class"`` (one label per row,
-    the default) or ``"multilabel"`` (an (N, A) 0/1 matrix, as the tuidl-attributes plugin
-    provides). Every loss the grid can pick must take the dataset's kind; multi-label rows
-    cannot be stratified, and only learnable models can fit them.
-    """
-    grid = spec.cv.grid
-    losses = [*([spec.loss.name] if spec.loss else []), *grid.get("loss.name", [])]
-    models = [spec.model.name, *grid.get("model.name", [])]
-    learnable = False
-    for name in dict.fromkeys(models):
-        model = registry.create("model", name, {})
-        learnable |= bool(getattr(model, "learnable", False))
-        if targets != "class" and not getattr(model, "learnable", False):
-            raise TuidlError(
-                f"model.name: {name!r} predicts one class per row, but dataset "
-                f"{spec.dataset.name!r} has {targets} targets; pick a learnable model "
-                "(linear, fc_net) with a loss for them"
-            )
-    if learnable:
-        for name in dict.fromkeys(losses):
-            want = getattr(registry.create("loss", name, {}), "target", "class")
-            if want != targets:
-                raise TuidlError(
-                    f"loss.name: {name!r} takes {want} targets, but dataset "
-                    f"{spec.dataset.name!r} has {targets} targets"
-                )
-    if targets != "class":
-        for key, on in (("split.stratify", spec.split.stratify), ("cv.stratify", spec.cv.stratify)):
-            if on:
-                raise TuidlError(
-                    f"{key}: rows with {targets} targets have no single class to stratify "
-                    "by; set it to false"
-                )
 
 
 class _Execution:
