@@ -359,3 +359,122 @@ def test_deeply_nested_set_value_is_one_error_line(env, capsys):
     assert main([*argv, "--set", "model.reg=" + "[" * 5000 + "]" * 5000]) == 2
     err = capsys.readouterr().err
     assert err == "error: --set model.reg: the value is nested too deeply to read\n"
+
+
+def test_one_training_row_says_k_fold_needs_two_rows_not_at_most_one_fold(env, capsys):
+    """It said "use at most 1 folds" while folds must be at least 2."""
+    argv = ["--plugin", str(env["plugin"]), "run", str(env["spec"]), "--store", str(env["store"])]
+    assert main([*argv, "--set", "split.num_training=1", "--set", "cv.folds=2"]) == 2
+    err = capsys.readouterr().err
+    assert "k-fold needs at least 2 training rows and there are 1" in err
+    assert "at most 1 folds" not in err
+    assert main([*argv, "--set", "cv.folds=500"]) == 2
+    assert "use 2 to 200 folds or more split.num_training" in capsys.readouterr().err
+
+
+def test_more_workers_than_work_or_cores_does_not_advise_more_memory(env, capsys, monkeypatch):
+    """--workers 500 advised raising TUIDL_FOLD_MEMORY, which would not have helped."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    env["spec"].write_text(
+        SPEC.replace('name = "linear"', 'name = "knn"')
+        .replace('"model.reg" = [1e-4, 1e-2, 1.0]', '"model.k" = [1, 3, 5]')
+        .replace(
+            '[optimizer]\nname = "sgd"\nlr = 0.05\n[training]\nepochs = 2\nbatch_size = 20\n', ""
+        )
+    )
+    argv = ["--plugin", str(env["plugin"]), "run", str(env["spec"]), "--store", str(env["store"])]
+    assert main([*argv, "--workers", "500", "--no-charts"]) == 0
+    err = capsys.readouterr().err
+    assert "--workers 500 is more than this machine's 2 CPU cores" in err
+    assert "running 4 worker processes instead of 500: the run has work for only 4" in err
+    assert "TUIDL_FOLD_MEMORY" not in err
+
+
+@pytest.mark.parametrize("where", ["missing-folder/out.json", "DIR", "/proc/self/out.json"])
+def test_unwritable_json_path_fails_before_the_run(env, capsys, where):
+    """It was reported only after the whole run had been computed."""
+    path = str(env["tmp"]) if where == "DIR" else where
+    if path.startswith("/proc") and not os.path.isdir("/proc/self"):
+        pytest.skip("needs Linux /proc")
+    if not path.startswith("/"):
+        path = str(env["tmp"] / path)
+    argv = ["--plugin", str(env["plugin"]), "run", str(env["spec"]), "--store", str(env["store"])]
+    assert main([*argv, "--json", path]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write --json {path!r}: ") and err.count("\n") == 1
+    assert not env["store"].exists() or Store(env["store"]).list_runs() == []
+
+
+def test_json_check_leaves_an_existing_file_alone_until_the_run_is_done(env, capsys):
+    out = env["tmp"] / "keep.json"
+    out.write_text("precious")
+    argv = ["--plugin", str(env["plugin"]), "run", str(env["spec"]), "--store", str(env["store"])]
+    assert main([*argv, "--json", str(out), "--set", "cv.folds=1"]) == 2  # fails after check
+    assert out.read_text() == "precious"
+    assert not [p for p in env["tmp"].iterdir() if p.name.startswith(".tuidl")]
+
+
+# -- a reader that goes away (`tuidl show 1 | head`) ------------------------------------------
+
+
+def _with_reader_gone(argv, *, stderr_too=False, timeout=120):
+    """Run ``tuidl ARGV`` with stdout (and stderr) a pipe whose reader closed before the
+    command wrote a byte: every write then fails with EPIPE, as after `| head` exits."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TUIDL_PLUGINS": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuidl", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    proc.stdout.close()  # the interpreter takes far longer to start than this takes
+    if stderr_too:
+        proc.stderr.close()
+        return proc.wait(timeout=timeout), ""
+    err = proc.stderr.read().decode()
+    return proc.wait(timeout=timeout), err
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    spec = tmp_path / "knn.toml"
+    spec.write_text(
+        'seed = 0\n[dataset]\nname = "digits"\n[split]\nnum_training = 300\nnum_test = 50\n'
+        '[[preprocess]]\nname = "reshape"\n[model]\nname = "knn"\n[cv]\nfolds = 3\n'
+        '[cv.grid]\n"model.k" = [1, 3]\n'
+    )
+    store = tmp_path / "runs.sqlite"
+    assert main(["run", str(spec), "--store", str(store), "--workers", "1", "--no-charts"]) == 0
+    return spec, store
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["show", "1"],
+        ["show", "1", "--json"],
+        ["runs"],
+        ["data", "info", "digits"],
+        ["spec", "new"],
+        ["plugins"],
+        ["plugins", "check", "knn"],
+    ],
+)
+def test_a_reader_that_goes_away_ends_the_command_quietly(finished_run, argv):
+    """`tuidl show N | head` and `tuidl data info … | head` ended in BrokenPipeError tracebacks."""
+    _, store = finished_run
+    if argv[0] in ("show", "runs"):
+        argv = [*argv, "--store", str(store)]
+    rc, err = _with_reader_gone(argv)
+    assert err == "" and rc == 141, err
+
+
+def test_a_run_whose_readers_go_away_still_finishes_and_writes_its_json(finished_run, tmp_path):
+    spec, store = finished_run
+    out = tmp_path / "out.json"
+    argv = ["run", str(spec), "--store", str(store), "--workers", "500", "--json", str(out)]
+    rc, _ = _with_reader_gone(argv, stderr_too=True)  # the --workers note hits stderr first
+    assert rc == 141
+    assert json.loads(out.read_text())["run_id"] == 2
+    with Store(store) as s:
+        assert s.get_run(2)["status"] == "finished"

@@ -4,6 +4,11 @@ Progress (trials × folds, with ETA) goes to stderr as one ``\\r``-updated line 
 is a terminal; the results table, the retrained best's test accuracy and the charts go to
 stdout. Ctrl+C (or SIGTERM) stops cleanly: finished folds stay stored, the run is marked
 ``interrupted`` and the message says how to resume; the exit status is then 130.
+
+Bad arguments fail before a run is stored: ``--workers`` below 1, a ``--json`` path that
+could not be written (checked without touching the file), a bad spec. When stderr's
+reader goes away the progress stops and the run goes on; when stdout's does, the run is
+stored and ``--json`` written before the quiet exit (see :mod:`tuidl.cli`).
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ def run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise TuidlError(f"--workers {args.workers}: give 1 or more")
     workers = args.workers or (os.cpu_count() or 1)
+    if args.json:
+        check_writable(Path(args.json), "--json")
     runner.fold_memory_budget()  # a bad TUIDL_FOLD_MEMORY fails before a run is stored
     if args.resume is not None:
         if args.spec or args.overrides or args.seed is not None:
@@ -96,6 +103,12 @@ def run(args) -> int:
     resume_fn = session_cmd.resume_function(args, store, run_id)
 
     show = _Progress(sys.stderr)
+    cores = os.cpu_count() or 1
+    if workers > cores:
+        show.write(
+            f"note: --workers {workers} is more than this machine's {cores} CPU cores; "
+            "processes beyond that share the cores and do not make the run faster\n"
+        )
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         try:
@@ -110,10 +123,10 @@ def run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
 
+    if args.json:  # before printing: a reader of stdout that goes away must not lose it
+        _write_json(Path(args.json), runner.summary(store, run_id))
     run_data = store.get_run(run_id)
     _print_results(store, run_data, charts=not args.no_charts)
-    if args.json:
-        _write_json(Path(args.json), runner.summary(store, run_id))
     if outcome.status == "interrupted":
         print(outcome.message, file=sys.stderr)
         return 130
@@ -122,6 +135,29 @@ def run(args) -> int:
 
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Raise :class:`TuidlError` unless ``path`` could be written as an output file:
+    its folder exists and takes a new file, and ``path`` is not a folder nor a file we may
+    not write. ``path`` itself is neither created nor truncated (the run may still fail);
+    a throwaway file in its folder proves the folder is writable."""
+    import tempfile
+
+    where = f"cannot write {option} {str(path)!r}"
+    folder = path.parent
+    if path.is_dir():
+        raise TuidlError(f"{where}: it is a folder; give a file name")
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise TuidlError(f"{where}: the folder {str(folder)!r} {what}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise TuidlError(f"{where}: the file is not writable (permission denied)")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tuidl-check-"):
+            pass
+    except OSError as exc:
+        raise TuidlError(f"{where}: {exc.strerror} in its folder") from None
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -148,32 +184,40 @@ def _print_results(store, run: dict, *, charts: bool) -> None:
 
 
 class _Progress:
-    """A ``\\r``-updated progress line on a terminal; silent when not a terminal."""
+    """A ``\\r``-updated progress line on a terminal; silent when not a terminal.
+
+    Once a write fails (stderr's reader went away: ``tuidl run S 2>&1 | head -1``) it
+    stays silent, so the run goes on and is stored instead of failing on its progress."""
 
     def __init__(self, stream) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.width = 0
         self.noted = False
+        self.broken = False
+
+    def write(self, text: str) -> None:
+        if self.broken:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError:  # BrokenPipeError, or a closed terminal (EIO)
+            self.broken = True
 
     def __call__(self, p) -> None:
         if p.note and not self.noted:  # once, on any stream: it explains the run's speed
             self.noted = True
-            if self.width:
-                self.stream.write("\n")
-                self.width = 0
-            self.stream.write(p.note + "\n")
-            self.stream.flush()
+            self.write(("\n" if self.width else "") + p.note + "\n")
+            self.width = 0
         if not self.tty:
             return
-        from tuidl.cli.report import progress_line
+        from tuidl.cli.session_cmd import progress_text  # fitted to the terminal's width
 
-        line = progress_line(p)
-        self.stream.write("\r" + line.ljust(self.width))
+        line = progress_text(p, self.stream)
+        self.write("\r" + line.ljust(self.width))
         self.width = len(line)
-        self.stream.flush()
 
     def close(self) -> None:
         if self.tty and self.width:
-            self.stream.write("\n")
-            self.stream.flush()
+            self.write("\n")

@@ -57,9 +57,14 @@ def kfold_indices(
     n = len(y)
     if folds < 2:
         raise TuidlError(f"cv.folds: got {folds}; k-fold needs at least 2 folds")
+    if n < 2:  # "use at most 1 folds" would contradict the rule above
+        raise TuidlError(
+            f"cv.folds: k-fold needs at least 2 training rows and there are {n}; "
+            "raise split.num_training"
+        )
     if folds > n:
         raise TuidlError(
-            f"cv.folds: {folds} folds but only {n} training rows; use at most {n} folds "
+            f"cv.folds: {folds} folds but only {n} training rows; use 2 to {n} folds "
             "or more split.num_training"
         )
     rng = np.random.default_rng(seed)

@@ -318,12 +318,19 @@ class _Execution:
         if processes < min(self.workers, self._pending_count()):
             where = "in this process" if processes == 1 else f"{processes} worker processes"
             folds = "one fold" if max_folds == 1 else f"{max_folds} folds"
-            self.note = (
-                f"running {where} instead of {self.workers}: a fold's features take about "
-                f"{fold_bytes / 2**20:,.0f} MiB and the fold budget is "
-                f"{budget / 2**20:,.0f} MiB, so {folds} at a time, with work for {busy}; "
-                f"raise {FOLD_MEMORY_ENV} (MiB) to run more at once"
-            )
+            if max_folds < len(units):  # the budget, not the work, holds it back
+                self.note = (
+                    f"running {where} instead of {self.workers}: a fold's features take "
+                    f"about {fold_bytes / 2**20:,.0f} MiB and the fold budget is "
+                    f"{budget / 2**20:,.0f} MiB, so {folds} at a time, with work for "
+                    f"{busy}; raise {FOLD_MEMORY_ENV} (MiB) to run more at once"
+                )
+            else:  # e.g. --workers 500: more memory would not help, nor more workers
+                self.note = (
+                    f"running {where} instead of {self.workers}: the run has work for "
+                    f"only {busy} at once (kNN trials that differ only in k are one unit), "
+                    "so more workers would not make it faster"
+                )
         return processes, max_folds
 
     def _interrupted(self) -> RunOutcome:
