@@ -141,7 +141,10 @@ def test_local_file_plugins_from_env_and_import_errors(tmp_path):
     assert bad.status == "failed"
     assert "ModuleNotFoundError" in bad.error and "this_module_does_not_exist" in bad.error
     missing = load_registry(environ={"TUIDL_PLUGINS": str(tmp_path / "nope.py")})
-    assert "is not a .py file" in missing.plugin("nope").error
+    assert "'" + str(tmp_path / "nope.py") + "' does not exist" in missing.plugin("nope").error
+    (tmp_path / "notes.txt").write_text("x")
+    wrong = load_registry(environ={"TUIDL_PLUGINS": str(tmp_path / "notes.txt")})
+    assert "is not a .py file" in wrong.plugin("notes").error
 
 
 def test_load_plugins_env_restricts_entry_points(monkeypatch):

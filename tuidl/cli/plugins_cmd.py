@@ -1,4 +1,5 @@
-"""``tuidl plugins``: every plugin (source, version, status) and every component by kind."""
+"""``tuidl plugins``: every plugin (source, version, status) and every component by kind,
+with its help text (the factory's docstring) and params."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ def add_parser(subparsers) -> None:
         help="list plugins and their components",
         description="List every plugin (name, version, source, status) and every component "
         "by kind with its parameters. A failed plugin is listed with its error; the others "
-        "still load. TUIDL_LOAD_PLUGINS=a,b limits installed plugins (empty: none).",
+        "still load. TUIDL_LOAD_PLUGINS=a,b limits installed plugins (empty: none); "
+        "TUIDL_DISABLE_PLUGINS=a,b switches plugins off. Both take plugin names (the "
+        "entry-point name or file stem), not component names.",
     )
     p.add_argument("--json", action="store_true", help="print the same as JSON")
     p.set_defaults(func=run)
@@ -68,6 +71,9 @@ def render(registry: Registry, checks: dict[str, Any] | None = None) -> str:
         if p.error:
             lines.append(f"      error: {p.error}")
         lines.extend(f"      warning: {w}" for w in p.warnings)
+    for name, why in sorted(registry.disabled.items()):
+        lines.append(f"  {name:<{width}}  not loaded: {why}")
+    lines.extend(f"  warning: {w}" for w in registry.warnings)
     for kind, table in registry.components.items():
         lines.append("")
         lines.append(f"{kind.capitalize()}s:" if kind != "loss" else "Losses:")
@@ -75,6 +81,8 @@ def render(registry: Registry, checks: dict[str, Any] | None = None) -> str:
             lines.append("  (none)")
         for key, comp in table.items():
             lines.append(f"  {key}  ({comp.plugin}) — {comp.summary}")
+            if comp.help != comp.summary:
+                lines.extend(f"      {line}".rstrip() for line in comp.help.splitlines())
             failed = _failed_check(checks, kind, key)
             if failed:
                 lines.append(f"      CHECK FAILED: {failed}")

@@ -2,18 +2,22 @@
 
 A component can load fine and still break its contract (a gradient that does not match its
 loss, a preprocessor that refits in ``transform``). :func:`run_checks` builds each component
-with its default params and runs the tests of its kind (:mod:`tuidl.plugins.contract_kinds`):
+at several points of its params' range (its defaults, each bound and choice, seeded random
+draws: :mod:`tuidl.plugins.contract_points`) and runs the tests of its kind
+(:mod:`tuidl.plugins.contract_kinds`):
 shapes and dtypes, a float64 centered-difference gradient for losses and learnable models
 (whose layers it goes through), fit-on-training-rows-only for preprocessors, and determinism
 under a seed. Nothing here raises for a bad component: each gets a :class:`CheckResult`.
 
 Results are cached as JSON in the user data dir (:func:`check_cache_path`), keyed by plugin
-name and version, so that ``tuidl plugins`` and the TUI's Plugins screen can mark a failing
-component with its reason without re-running anything (:func:`load_check_results`).
+name and a hash of its code (:func:`code_hash`: with ``pip install -e`` a fixed bug must not
+keep showing the old failure), so that ``tuidl plugins`` and the TUI's Plugins screen can
+mark a failing component with its reason without re-running anything (:func:`load_check_results`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -27,12 +31,13 @@ import numpy as np
 
 from tuidl.data.locations import user_data_dir
 from tuidl.errors import TuidlError
-from tuidl.plugins.contract_kinds import CHECKS, ContractFailure, Skipped
-from tuidl.plugins.registry import Registry
+from tuidl.plugins.contract_kinds import CHECKS, ContractFailure, Skipped, check_optimizer
+from tuidl.plugins.contract_points import at_point, param_points
+from tuidl.plugins.registry import PluginInfo, Registry
 from tuidl.plugins.schema import Component
 
 CACHE_FILE = "plugin-checks.json"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 1 keyed results by version
 
 
 @dataclass
@@ -41,7 +46,11 @@ class CheckResult:
 
     ``status`` is ``"ok"``, ``"failed"`` (``reason`` says which check and why) or
     ``"skipped"`` (``reason`` says why it could not be exercised, e.g. missing data files).
-    ``passed`` names the checks that passed before any failure.
+    ``passed`` names the checks that passed before any failure; ``points`` labels the points
+    of the params' range that were checked (``"defaults"``, ``"gamma=0.0 (min)"``, ...) and
+    ``not_applicable`` those where the component refused the point with a ``TuidlError``
+    (legitimate: a PCA asked for more components than the check's rows have features).
+    ``code`` is the plugin's :func:`code_hash` when the result was saved.
     """
 
     kind: str
@@ -52,6 +61,9 @@ class CheckResult:
     reason: str = ""
     passed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    points: list[str] = field(default_factory=list)
+    not_applicable: list[str] = field(default_factory=list)
+    code: str = ""
 
     @property
     def label(self) -> str:
@@ -61,25 +73,59 @@ class CheckResult:
         return asdict(self)
 
 
-def check_component(component: Component, *, version: str = "", seed: int = 0) -> CheckResult:
-    """Run the contract tests of ``component``'s kind; never raises for a broken component."""
+def check_component(
+    component: Component, *, version: str = "", seed: int = 0, ranges: bool = True
+) -> CheckResult:
+    """Run the contract tests of ``component``'s kind at its defaults and, with ``ranges``,
+    at the other points of :func:`~tuidl.plugins.contract_points.param_points` (datasets:
+    defaults only, a load can be costly). Never raises for a broken component: a failure
+    at a point says which (``"at gamma=0.5 (min): numeric gradient: ..."``).
+    """
     start = time.perf_counter()
     result = CheckResult(component.kind, component.key, component.plugin, version, "ok")
+    rng = np.random.default_rng(seed)
+    points = param_points(component, rng) if ranges and component.kind != "dataset" else []
+    points = points or [("defaults", {})]
     passed: list[str] = []
+    label = "defaults"
     try:
         with np.errstate(all="ignore"):
-            passed = CHECKS[component.kind](component, np.random.default_rng(seed))
+            for label, values in points:
+                try:
+                    done = _check_at(component, values, seed)
+                except TuidlError:
+                    if not values:
+                        raise
+                    result.not_applicable.append(label)
+                    continue
+                result.points.append(label)
+                if not values:
+                    passed = done
+        if len(result.points) > 1:
+            passed.append(f"params at {len(result.points)} points")
     except ContractFailure as exc:
-        result.status, result.reason = "failed", str(exc)
+        result.status, result.reason = "failed", _at(label, str(exc))
     except Skipped as exc:
         result.status, result.reason = "skipped", str(exc)
     except TuidlError as exc:
-        result.status, result.reason = "failed", f"raised: {exc}"
+        result.status, result.reason = "failed", _at(label, f"raised: {exc}")
     except Exception as exc:  # the component's own bug: report it, do not crash the check
-        result.status, result.reason = "failed", f"raised {type(exc).__name__}: {exc}"
+        result.status, result.reason = "failed", _at(label, f"raised {type(exc).__name__}: {exc}")
     result.passed = list(passed)
     result.seconds = round(time.perf_counter() - start, 4)
     return result
+
+
+def _check_at(component: Component, values: dict[str, Any], seed: int) -> list[str]:
+    point = at_point(component, values)
+    rng = np.random.default_rng(seed)
+    if component.kind == "optimizer" and values:
+        return check_optimizer(point, rng, at_default=False)
+    return CHECKS[component.kind](point, rng)
+
+
+def _at(label: str, reason: str) -> str:
+    return reason if label == "defaults" else f"at {label}: {reason}"
 
 
 def select(registry: Registry, names: Iterable[str] = ()) -> list[Component]:
@@ -96,8 +142,16 @@ def select(registry: Registry, names: Iterable[str] = ()) -> list[Component]:
     for name in names:
         found = [c for c in everything if name in (c.plugin, c.key, c.label, f"{c.kind}:{c.key}")]
         if not found and not any(p.name == name for p in registry.plugins):
+            failed = [p for p in registry.plugins if p.status == "failed"]
+            hint = "".join(
+                f"; plugin {p.name!r} failed to load and may provide it: {p.error}" for p in failed
+            )
+            if registry.disabled:
+                hint += "; installed but not loaded: " + ", ".join(
+                    f"{n} ({why})" for n, why in sorted(registry.disabled.items())
+                )
             raise TuidlError(
-                f"no plugin or component named {name!r}; plugins: "
+                f"no plugin or component named {name!r}{hint}; plugins: "
                 + ", ".join(p.name for p in registry.plugins)
             )
         chosen.extend(c for c in found if c not in chosen)
@@ -110,6 +164,7 @@ def run_checks(
     """Check the selected components (see :func:`select`), plus a ``failed`` result for each
     selected plugin that did not load (it has no components to check)."""
     names = list(names)
+    infos = {p.name: p for p in registry.plugins}
     versions = {p.name: p.version for p in registry.plugins}
     results = [
         check_component(c, version=versions.get(c.plugin, "?"), seed=seed)
@@ -120,7 +175,45 @@ def run_checks(
             results.append(
                 CheckResult("plugin", p.name, p.name, p.version, "failed", p.error or "failed")
             )
+    for r in results:
+        info = infos.get(r.plugin)
+        r.code = code_hash(info) if info is not None else ""
     return results
+
+
+def code_hash(info: PluginInfo) -> str:
+    """A short hash of the plugin's code: every ``.py`` file of its top-level package (the
+    folder holding the module, for a package), or its one file; for built-ins, tuidl's own
+    package. ``""`` when the code cannot be found (a test object): results then match by
+    version only. An edit to any file of an editable install changes it.
+    """
+    root = _code_root(info)
+    if root is None:
+        return ""
+    digest = hashlib.sha256()
+    files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+    for f in files:
+        try:
+            digest.update(str(f.relative_to(root.parent)).encode())
+            digest.update(f.read_bytes())
+        except OSError:
+            continue
+    return digest.hexdigest()[:16]
+
+
+def _code_root(info: PluginInfo) -> Path | None:
+    if info.source == "builtin":
+        return Path(__file__).resolve().parents[1]  # the tuidl package
+    if not info.path:
+        return None
+    path = Path(info.path).resolve()
+    if info.source == "path":
+        return path
+    # climb to the top-level package: the last folder with an __init__.py
+    root = path.parent if path.name == "__init__.py" or path.suffix == ".py" else path
+    while (root.parent / "__init__.py").is_file():
+        root = root.parent
+    return root if (root / "__init__.py").is_file() else path
 
 
 # -- the cache ------------------------------------------------------------------------------
@@ -138,23 +231,24 @@ def check_cache_path(environ: Mapping[str, str] | None = None) -> Path:
 def save_check_results(results: Iterable[CheckResult], path: Path | None = None) -> Path:
     """Merge ``results`` into the cache, replacing earlier results of the same plugins.
 
-    Entries are keyed ``"name==version"``; checking a new version drops the old version's
-    entry. Writes atomically (a temporary file, then a rename). Raises :class:`TuidlError`
-    if the file cannot be written.
+    Entries are keyed ``"name@code"`` (:func:`code_hash`; the version when the code cannot
+    be found); checking changed code drops the old code's entry. Writes atomically (a
+    temporary file, then a rename). Raises :class:`TuidlError` if the file cannot be written.
     """
     path = path or check_cache_path()
     data = _read(path)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    grouped: dict[tuple[str, str], list[CheckResult]] = {}
+    grouped: dict[tuple[str, str, str], list[CheckResult]] = {}
     for r in results:
-        grouped.setdefault((r.plugin, r.version), []).append(r)
+        grouped.setdefault((r.plugin, r.version, r.code), []).append(r)
     plugins = data["plugins"]
-    for (name, version), group in grouped.items():
+    for (name, version, code), group in grouped.items():
+        key_now = _cache_key(name, version, code)
         for key in [k for k, v in plugins.items() if v.get("plugin") == name]:
-            if key != f"{name}=={version}":
+            if key != key_now:
                 del plugins[key]
         entry = plugins.setdefault(
-            f"{name}=={version}", {"plugin": name, "version": version, "components": {}}
+            key_now, {"plugin": name, "version": version, "code": code, "components": {}}
         )
         entry["checked_at"] = stamp
         for r in group:
@@ -178,10 +272,11 @@ def load_check_results(
     plugin that failed to load when it was checked), where ``entry`` has ``status``
     (``"ok"``, ``"failed"`` or ``"skipped"``), ``reason`` (why it failed or was skipped;
     ``""`` when ok), ``plugin``, ``version``, ``passed`` (check names), ``seconds`` and
-    ``checked_at`` (ISO 8601, UTC). Only results for the plugin name **and version** loaded
+    ``checked_at`` (ISO 8601, UTC). Only results for the plugin name **and code** loaded
     in ``registry`` (default: the process-wide :func:`~tuidl.plugins.manager.get_registry`)
-    are returned, so upgrading a plugin hides its stale results; a component never checked
-    is absent. Never raises: a missing, unreadable or damaged cache gives ``{}``.
+    are returned (:func:`code_hash`), so editing or upgrading a plugin hides its stale
+    results; a component never checked is absent. Never raises: a missing, unreadable or
+    damaged cache gives ``{}``.
     """
     try:
         if registry is None:
@@ -189,7 +284,7 @@ def load_check_results(
 
             registry = get_registry()
         data = _read(path or check_cache_path())
-        loaded = {f"{p.name}=={p.version}" for p in registry.plugins}
+        loaded = {_cache_key(p.name, p.version, code_hash(p)) for p in registry.plugins}
         out: dict[str, dict[str, Any]] = {}
         for key, entry in data["plugins"].items():
             if key in loaded and isinstance(entry.get("components"), dict):
@@ -201,6 +296,10 @@ def load_check_results(
         return out
     except Exception:  # a view must never fail because of this cache
         return {}
+
+
+def _cache_key(name: str, version: str, code: str) -> str:
+    return f"{name}@{code}" if code else f"{name}=={version}"
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -4,12 +4,21 @@ Three sources, in this order (which decides who keeps a duplicate short name):
 
 1. built-ins (:mod:`tuidl.plugins.builtin`), through the very same hooks;
 2. installed packages exposing an entry point in group ``tuidl``, restricted by
-   ``TUIDL_LOAD_PLUGINS=name1,name2`` (set but empty: none);
+   ``TUIDL_LOAD_PLUGINS=name1,name2`` (an allow-list; set but empty: none) and
+   ``TUIDL_DISABLE_PLUGINS=name1,name2`` (a deny-list, which also applies to local files);
 3. single-file plugins from ``TUIDL_PLUGINS`` (``os.pathsep``-separated ``.py`` files or
    folders of them) and the CLI's repeatable ``--plugin PATH``.
 
-A plugin that fails to import, raises in a hook or registers something invalid is recorded
-as failed with its error; none of its components are used and every other plugin loads.
+A plugin's **name** is its entry-point name (the left side of ``name = "module"`` in its
+``[project.entry-points.tuidl]`` table) or, for a local file, the file's stem; a component's
+name is what its ``Component`` says. The two often differ (entry point ``focal_loss``,
+component ``focal``); the environment variables and ``registry.plugin()`` take plugin names.
+
+A plugin that fails to import (``SystemExit`` included), raises in a hook or registers
+something invalid is recorded as failed with its error; none of its components are used and
+every other plugin loads. Names in the two variables that match no plugin are recorded in
+``registry.warnings``; plugins they switched off are in ``registry.disabled`` and are named
+by the unknown-component error.
 """
 
 from __future__ import annotations
@@ -79,18 +88,31 @@ def load_registry(
         info = PluginInfo(modname.rsplit(".", 1)[-1], __version__, "builtin")
         _load(pm, registry, info, lambda m=modname: importlib.import_module(m))
 
+    allowed = _allowed_names(env.get("TUIDL_LOAD_PLUGINS"))
+    denied = _allowed_names(env.get("TUIDL_DISABLE_PLUGINS")) or set()
+    seen: set[str] = set()
     if entry_points:
-        allowed = _allowed_names(env.get("TUIDL_LOAD_PLUGINS"))
         for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=_ep_key):
+            seen.add(ep.name)
             if allowed is not None and ep.name not in allowed:
+                registry.disabled[ep.name] = _off_reason(env.get("TUIDL_LOAD_PLUGINS", ""))
+                continue
+            if ep.name in denied:
+                registry.disabled[ep.name] = "TUIDL_DISABLE_PLUGINS"
                 continue
             version = ep.dist.version if ep.dist is not None else "?"
             _load(pm, registry, PluginInfo(ep.name, version, "entry point"), ep.load)
 
     paths = _split_paths(env.get("TUIDL_PLUGINS", "")) + [Path(p) for p in plugin_paths]
     for file in _expand(paths, registry):
+        seen.add(file.stem)
+        if file.stem in denied:
+            registry.disabled[file.stem] = "TUIDL_DISABLE_PLUGINS"
+            continue
         info = PluginInfo(file.stem, "local", "path")
         _load(pm, registry, info, lambda f=file: _import_file(f))
+    _warn_unknown_names(registry, "TUIDL_LOAD_PLUGINS", allowed or set(), seen, entry_points)
+    _warn_unknown_names(registry, "TUIDL_DISABLE_PLUGINS", denied, seen, entry_points)
 
     for name, obj in extra_plugins:
         _load(pm, registry, PluginInfo(name, "test", "test"), lambda o=obj: o)
@@ -99,6 +121,37 @@ def load_registry(
 
 def _ep_key(ep: importlib.metadata.EntryPoint) -> str:
     return ep.name
+
+
+def _off_reason(value: str) -> str:
+    return (
+        "TUIDL_LOAD_PLUGINS is set but empty" if not value.strip() else "not in TUIDL_LOAD_PLUGINS"
+    )
+
+
+def _warn_unknown_names(
+    registry: Registry, var: str, names: set[str], seen: set[str], entry_points: bool
+) -> None:
+    # A typo in either variable would otherwise be ignored without a word (and a component
+    # name given instead of a plugin name is the usual mistake: say so).
+    if not entry_points:
+        return
+    for name in sorted(names - seen):
+        owner = [
+            p.name
+            for p in registry.plugins
+            if any(c.split(" ", 1)[1] == name for c in p.components)
+        ]
+        hint = (
+            f"; {name!r} is a component of plugin {owner[0]!r}: use the plugin's name"
+            if owner
+            else ""
+        )
+        known = ", ".join(sorted(seen)) or "none"
+        registry.warnings.append(
+            f"{var} names {name!r}, which is not an installed or local plugin{hint} "
+            f"(plugins: {known})"
+        )
 
 
 def _allowed_names(value: str | None) -> set[str] | None:
@@ -115,7 +168,17 @@ def _expand(paths: list[Path], registry: Registry) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         path = path.expanduser()
-        if path.is_dir():
+        if not path.exists():
+            registry.plugins.append(
+                PluginInfo(
+                    path.stem or str(path),
+                    "local",
+                    "path",
+                    status="failed",
+                    error=f"plugin path {str(path)!r} does not exist",
+                )
+            )
+        elif path.is_dir():
             files.extend(sorted(p for p in path.glob("*.py") if not p.name.startswith("_")))
         elif path.is_file() and path.suffix == ".py":
             files.append(path)
@@ -153,9 +216,12 @@ def _load(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obtain
     try:
         obj = obtain()
         pm.register(obj, name=f"{info.source}:{info.name}")
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit at import is a broken plugin, not our exit
         _fail(info, f"failed to load: {_describe(exc)}")
         return
+    info.path = str(getattr(obj, "__file__", "") or "")
     _warn_unknown_hooks(obj, info)
     staged: list[Component] = []
     try:
@@ -165,7 +231,9 @@ def _load(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obtain
                     impl.function(register=_collector(staged, kind, hookname))
         for comp in staged:
             registry.add(comp, info)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         pm.unregister(obj)
         _rollback(registry, info)
         _fail(info, _describe(exc))
@@ -212,11 +280,24 @@ def _fail(info: PluginInfo, error: str) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    """``"Type: message (at FILE:LINE)"``, located in the plugin's code, not the importer's."""
     if isinstance(exc, TuidlError):
         return str(exc)
-    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" (at {Path(frame[0].filename).name}:{frame[0].lineno})" if frame else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    if isinstance(exc, SyntaxError) and exc.filename:
+        # the traceback of a SyntaxError ends in importlib; the error itself knows the place
+        return f"{type(exc).__name__}: {exc.msg} (at {exc.filename}:{exc.lineno})"
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    own = [f for f in frames if not f.filename.startswith("<") and not _machinery(f.filename)]
+    frame = (own or frames)[-1:]
+    where = f" (at {frame[0].filename}:{frame[0].lineno})" if frame else ""
+    text = str(exc) if not isinstance(exc, SystemExit) else f"sys.exit({exc.code!r}) at import"
+    return f"{type(exc).__name__}: {text}{where}"
+
+
+def _machinery(filename: str) -> bool:
+    # frames of the import system, pluggy and this module say nothing about the plugin
+    parts = Path(filename).parts
+    return "importlib" in parts or "pluggy" in parts or filename == __file__
 
 
 _cached: Registry | None = None

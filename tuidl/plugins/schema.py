@@ -11,6 +11,7 @@ can use it without loading plugins.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,31 @@ class Param:
             raise TuidlError(f"param {self.name!r}: help text is required")
         if self.choices is not None:
             object.__setattr__(self, "choices", tuple(self.choices))
+
+    def schema_error(self) -> str:
+        """What is wrong with this declaration itself, or ``""`` (checked when a plugin loads).
+
+        Catches what would otherwise surface later as a spec error blaming a key the user
+        never wrote: ``min > max``, and a default the param itself would refuse (outside
+        ``min``/``max``, a choice default not in ``choices``, an int param with default 1.5).
+        A ``None`` default means "required, no default" and is always allowed.
+        """
+        if self.min is not None and self.max is not None and self.min > self.max:
+            return f"param {self.name!r}: min {self.min!r} is greater than max {self.max!r}"
+        if self.default is None:
+            return ""
+        if self.type == "int" and (
+            isinstance(self.default, bool) or not isinstance(self.default, int)
+        ):
+            return f"param {self.name!r}: int param has default {self.default!r}, not an int"
+        try:
+            self.validate(self.default)
+        except TuidlError:
+            return (
+                f"param {self.name!r}: default {self.default!r} is not allowed by its own "
+                f"schema ({self.allowed()})"
+            )
+        return ""
 
     def allowed(self) -> str:
         """Describe the allowed values in words, for error messages and listings."""
@@ -218,6 +244,13 @@ class Component:
         names = [p.name for p in self.params]
         if len(names) != len(set(names)):
             raise TuidlError(f"{self.kind} {self.name!r}: duplicate param names in {names}")
+        for p in self.params:
+            problem = p.schema_error()
+            if problem:
+                raise TuidlError(f"{self.kind} {self.name!r}: {problem}")
+        problem = _factory_mismatch(self.factory, self.params)
+        if problem:
+            raise TuidlError(f"{self.kind} {self.name!r}: {problem}")
         if not self.doc:
             object.__setattr__(self, "doc", (self.factory.__doc__ or self.summary).strip())
         if not self.key:
@@ -226,6 +259,11 @@ class Component:
     @property
     def label(self) -> str:
         return f"{self.kind} {self.key}"
+
+    @property
+    def help(self) -> str:
+        """The help text views show: the factory's docstring (cleaned), else the summary."""
+        return inspect.cleandoc(self.doc) if self.doc else self.summary
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -272,5 +310,42 @@ class Component:
             "name": self.key,
             "plugin": self.plugin,
             "summary": self.summary,
+            "help": self.help,
             "params": [p.to_dict() for p in self.params],
         }
+
+
+def _factory_mismatch(factory: Callable[..., Any], params: tuple[Param, ...]) -> str:
+    """Why ``factory(**{p.name: ...})`` could not be called with exactly these params, or "".
+
+    A param the factory does not take would fail every build; a factory argument without a
+    default and without a param would too. Factories whose signature cannot be read (some
+    builtins) and ``**kwargs`` factories are taken as they are.
+    """
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return ""
+    kinds = inspect.Parameter
+    args = sig.parameters
+    named = {
+        n for n, a in args.items() if a.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)
+    }
+    takes_any = any(a.kind is kinds.VAR_KEYWORD for a in args.values())
+    where = f"factory {getattr(factory, '__qualname__', factory)!s}{sig}"
+    declared = [p.name for p in params]
+    if not takes_any:
+        extra = [n for n in declared if n not in named]
+        if extra:
+            return (
+                f"param {extra[0]!r} is not an argument of {where}; rename one to match the other"
+            )
+    missing = [
+        n for n, a in args.items() if n in named and a.default is kinds.empty and n not in declared
+    ]
+    if missing:
+        return (
+            f"{where} requires argument {missing[0]!r} but no Param declares it; "
+            f"add a Param {missing[0]!r} or give the argument a default"
+        )
+    return ""
