@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from tuidl.cli import main
+from tuidl.data.dataset import MAX_CLASSES
 from tuidl.data.npz import load_npz
 from tuidl.errors import TuidlError
 
@@ -131,4 +136,81 @@ def test_truncated_npz(tmp_path):
 def test_string_labels_refused(tmp_path):
     path = _save(tmp_path, X=_rows(), y=np.array(["a"] * 6))
     with pytest.raises(TuidlError, match=r"y_train has dtype <U1; labels must be integers"):
+        load_npz(path)
+
+
+# --- class ids are checked before anything is sized by them (issue #15 items 4 and 12) ---
+
+
+@pytest.mark.parametrize(
+    "label, shown",
+    [
+        (2**40, "1099511627776"),
+        (10**6, "1000000"),
+        (MAX_CLASSES, f"{MAX_CLASSES}"),
+        (np.iinfo(np.uint64).max, "18446744073709551615"),
+        (1e20, "100000000000000000000"),
+        (-1.0, "-1"),
+        (-(2**62), str(-(2**62))),
+    ],
+)
+def test_huge_or_negative_label_refused_before_allocating(tmp_path, label, shown):
+    y = np.array([0, 1, 2, 0, 1, label], dtype=np.asarray(label).dtype)
+    path = _save(tmp_path, X=_rows(), y=y)
+    with pytest.raises(TuidlError, match=rf"mine\.npz: y_train has label {shown} at row 5"):
+        load_npz(path)
+
+
+def test_huge_label_in_test_part_refused(tmp_path):
+    path = _save(tmp_path, X=_rows(), y=np.zeros(6, int), X_test=_rows(2), y_test=[0, 2**40])
+    with pytest.raises(TuidlError, match=r"y_test has label 1099511627776 at row 1.*100,000"):
+        load_npz(path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 0.5])
+def test_nan_and_fractional_labels_refused(tmp_path, bad):
+    path = _save(tmp_path, X=_rows(), y=np.array([0, 1, bad, 0, 1, 0]))
+    with pytest.raises(TuidlError, match=rf"non-integer labels \({bad} at row 2\)"):
+        load_npz(path)
+
+
+def test_more_classes_than_rows_needs_class_names(tmp_path):
+    y = np.array([0, 1, 2, 0, 1, 50])
+    with pytest.raises(TuidlError, match=r"label 50 at row 5, so the labels imply 51 classes "):
+        load_npz(_save(tmp_path, X=_rows(), y=y))
+    names = np.array([f"c{i}" for i in range(51)])
+    assert load_npz(_save(tmp_path, X=_rows(), y=y, class_names=names)).num_classes == 51
+
+
+def test_too_many_class_names_refused(tmp_path):
+    names = np.array(["c"] * (MAX_CLASSES + 1))
+    path = _save(tmp_path, X=_rows(), y=np.zeros(6, int), class_names=names)
+    with pytest.raises(TuidlError, match=r"class_names lists 100001 classes.*at most 100,000"):
+        load_npz(path)
+
+
+def test_limit_is_the_documented_one():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text()
+    assert f"{MAX_CLASSES:,} classes" in docs
+
+
+def test_cli_info_on_a_huge_label_is_one_error(tmp_path, capsys):
+    path = _save(tmp_path, X=_rows(), y=np.array([0, 1, 2, 0, 1, 2**40]))
+    assert main(["data", "info", "npz", "--path", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "1099511627776" in err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"X,y\n1,2\n", r"text\.npz: is not an \.npz file \(an \.npz is a zip archive"),
+        (b"", r"text\.npz: is empty"),
+        (pickle.dumps({"X": 1}), r"text\.npz: holds a pickled object, not an \.npz archive"),
+    ],
+)
+def test_not_a_zip_is_named_for_what_it_is(tmp_path, content, message):
+    path = tmp_path / "text.npz"
+    path.write_bytes(content)
+    with pytest.raises(TuidlError, match=message):
         load_npz(path)

@@ -17,6 +17,12 @@ from tuidl.errors import TuidlError
 # Rows per chunk when scanning float data for NaN/inf: bounds the temporary bool array.
 _FINITE_CHUNK_ROWS = 4096
 
+# The most classes a dataset may have. Class ids are checked against it before anything
+# is sized by them (class names, counts, a model's output layer): a stray label of 2**40
+# must be an error, not a list of 10**12 names. The hsoftmax plugin's benchmarks use
+# 10,000-22,000 classes; a hundred thousand leaves room above that.
+MAX_CLASSES = 100_000
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -71,6 +77,13 @@ def checked(
     labels outside ``range(len(class_names))``, a test part whose per-row shape differs from
     the training rows', or NaN/inf in float data. ``class_names`` defaults to ``"0"``,
     ``"1"``, ... up to the largest label. Labels come back as int64; X is not copied.
+
+    Class ids are checked before anything is sized by them: labels must be whole numbers
+    in ``0..C-1`` with at most :data:`MAX_CLASSES` classes (a label of 2**40 or 1e6 is an
+    error, not a list of that many names), and without ``class_names`` the classes the
+    labels imply (largest label + 1) may not outnumber the rows (train and test together):
+    labels that are ids rather than class numbers must be renumbered, or the classes
+    declared with ``class_names``.
     """
     X_train = _check_X(source, "X_train", X_train)
     if X_train.shape[0] == 0:
@@ -92,7 +105,21 @@ def checked(
             )
     top = max(int(y_train.max()), int(y_test.max()) if y_test is not None and y_test.size else 0)
     if class_names is None:
+        rows = len(y_train) + (len(y_test) if y_test is not None else 0)
+        if top + 1 > rows:
+            label, y = ("y_train", y_train) if int(y_train.max()) == top else ("y_test", y_test)
+            raise TuidlError(
+                f"{source}: {label} has label {top} at row {int(np.argmax(y == top))}, so the "
+                f"labels imply {top + 1} classes for only {rows} rows; labels must number the "
+                "classes 0..C-1: renumber them (np.unique(y, return_inverse=True)) or declare "
+                "the classes with class_names"
+            )
         class_names = [str(i) for i in range(top + 1)]
+    elif len(class_names) > MAX_CLASSES:
+        raise TuidlError(
+            f"{source}: class_names lists {len(class_names)} classes; tuidl allows at most "
+            f"{MAX_CLASSES:,}"
+        )
     class_names = tuple(str(c) for c in class_names)
     if not class_names:
         raise TuidlError(f"{source}: class_names is empty")
@@ -150,10 +177,26 @@ def _check_y(source: str, label: str, y, n_rows: int) -> np.ndarray:
             "they must match one to one"
         )
     if y.dtype.kind == "f":
-        if not (np.isfinite(y).all() and (y == np.round(y)).all()):
-            raise TuidlError(f"{source}: {label} holds non-integer labels; labels are 0, 1, 2, ...")
+        whole = np.isfinite(y) & (y == np.round(y))
+        if not whole.all():
+            row = int(np.argmin(whole))
+            raise TuidlError(
+                f"{source}: {label} holds non-integer labels ({y[row]} at row {row}); labels "
+                "are whole numbers 0, 1, 2, ..."
+            )
     elif y.dtype.kind not in "ui":
         raise TuidlError(f"{source}: {label} has dtype {y.dtype}; labels must be integers")
+    if y.size:
+        # before the int64 cast: a float label of 1e20 would wrap around
+        lo, hi = y.min(), y.max()
+        if lo < 0 or hi >= MAX_CLASSES:
+            bad = lo if lo < 0 else hi
+            row = int(np.argmax(y == bad))
+            bad = int(bad)
+            raise TuidlError(
+                f"{source}: {label} has label {bad} at row {row}; labels must be class "
+                f"numbers 0, 1, 2, ... below tuidl's limit of {MAX_CLASSES:,} classes"
+            )
     return y.astype(np.int64, copy=False)
 
 

@@ -35,6 +35,7 @@ def load_npz(path: str | Path, name: str = "npz") -> Dataset:
         raise TuidlError(f"{src}: no such file")
     if path.is_dir():
         raise TuidlError(f"{src}: is a folder; expected an .npz file")
+    _check_magic(path, src)
     arrays: dict[str, np.ndarray] = {}
     try:
         npz = np.load(path, allow_pickle=False)
@@ -84,6 +85,33 @@ def load_npz(path: str | Path, name: str = "npz") -> Dataset:
         arrays.get("X_test"),
         arrays.get("y_test"),
         class_names,
+    )
+
+
+def _check_magic(path: Path, src: str) -> None:
+    """Refuse what is not a zip archive by its first bytes, with the right name for it.
+
+    ``np.load`` takes any file that is neither a zip nor an ``.npy`` for a pickle, so a
+    text file would otherwise be reported as "holds a pickled object"."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise TuidlError(f"{src}: cannot read it ({exc.strerror or exc})") from None
+    if head.startswith(b"PK"):
+        return
+    if not head:
+        raise TuidlError(f"{src}: is empty; expected an .npz archive (np.savez)")
+    if head.startswith(b"\x93NUMPY"):
+        raise TuidlError(f"{src}: is a single .npy array, not an .npz archive")
+    if head[:1] == b"\x80":
+        raise TuidlError(
+            f"{src}: holds a pickled object, not an .npz archive; tuidl will not load "
+            "pickles (save plain arrays with np.savez)"
+        )
+    raise TuidlError(
+        f"{src}: is not an .npz file (an .npz is a zip archive, this file starts with "
+        f"{head!r}); save one with np.savez(path, X=X, y=y)"
     )
 
 
