@@ -37,6 +37,8 @@ from tuidl.tui.widgets.section_list import SectionList
 POLL_SECONDS = 0.5
 WIDE = (150, 40)  # columns, rows from which the Run tab shows all charts at once
 TABS = ("pipeline", "run", "results", "history")
+# History's actions on a stored run, whoever started it (tuidl.experiment.control)
+RUN_ACTIONS = ("follow", "cancel", "resume", "retry", "use")
 
 
 class WorkbenchApp(App[None]):
@@ -86,10 +88,11 @@ class WorkbenchApp(App[None]):
         self.poll_seconds = poll_seconds
         self.run_id: str | None = None
         self.view: RunView | None = None  # the run drawn in the Run and Results tabs
-        self.live: RunView | None = None  # the run started here, while followed
+        self.live: RunView | None = None  # the run followed live (started here or anywhere)
         self._poll_timer = None
         self._polling = False
         self._dead_polls = 0
+        self._saw_active = False  # the followed run was seen going (so its end is news)
         self._starting = False
 
     def _make_doc(self) -> SpecDoc:
@@ -127,6 +130,7 @@ class WorkbenchApp(App[None]):
         else:
             self.query_one(SectionList).focus()
         self._load_history()
+        self._follow_newest()  # a run going on (started anywhere) shows on the Run tab
 
     def _install_doc(self, doc: SpecDoc) -> None:
         """The registry is loaded: show the pipeline (the first frame is long out by now)."""
@@ -227,8 +231,14 @@ class WorkbenchApp(App[None]):
             self._load_history()
         elif event.action == "compare":
             self._load_compare(*event.run_ids)
+        elif event.action in RUN_ACTIONS:
+            self.act_on_run(event.action, event.run_ids[0])
         else:
             self._load_run(event.run_ids[0], event.action)
+
+    @on(ResultsTable.UseParams)
+    def _use_params(self, event: ResultsTable.UseParams) -> None:
+        self.act_on_run("use", event.run_id, event.trial)
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -257,14 +267,15 @@ class WorkbenchApp(App[None]):
         return self.query_one("#tabs", TabbedContent).active.removeprefix("tab-")
 
     def action_back(self) -> None:
+        """Escape: from a form back to the outline; on the outline it stays put, since on the
+        tab bar the next digits typed (``1e-3``) would switch tabs instead of editing."""
         focused = self.focused
-        if focused is None:
-            return
-        if self._active_tab() == "pipeline" and not isinstance(focused, SectionList):
-            for outline in self.query(SectionList):
-                outline.focus()
-        else:
-            self.query_one("#tabs Tabs").focus()
+        if self._active_tab() == "pipeline":
+            if not isinstance(focused, SectionList):
+                for outline in self.query(SectionList):
+                    outline.focus()
+        elif focused is None:
+            self.action_tab(self._active_tab())
 
     def action_help(self) -> None:
         from tuidl.tui.screens.help import HelpScreen
@@ -327,11 +338,33 @@ class WorkbenchApp(App[None]):
         self._start_run(self.doc.export())
 
     def action_cancel(self) -> None:
-        if not self.running or self.run_id is None:
+        """Cancel the run followed (or shown) here, whoever started it."""
+        shown = [v for v in (self.live, self.view) if v is not None and not v.finished_states]
+        if not shown:
             self.notify("no run in progress", severity="warning")
             return
-        self.query_one(RunPanel).set_message(f"cancelling run {self.run_id}…")
-        self._cancel_run(self.run_id)
+        self.query_one(RunPanel).set_message(f"cancelling run {shown[0].id}…")
+        self._cancel_run(shown[0].id)
+
+    def act_on_run(self, action: str, run_id: str, trial: int | None = None) -> None:
+        """History's actions on any stored run (see :data:`RUN_ACTIONS`); ``trial``: the
+        configuration "use" copies (the best when None)."""
+        if action == "follow":
+            self.view = None
+            self.action_tab("run")
+            self.follow(run_id)
+        elif action == "cancel":
+            self._cancel_run(run_id)
+        elif action in ("resume", "retry"):
+            if self.running and self.run_id != run_id:
+                self.notify(
+                    f"run {self.run_id} is still going; cancel it first (ctrl+g)",
+                    severity="warning",
+                )
+                return
+            self._relaunch(action, run_id)
+        elif action == "use":
+            self._load_params(run_id, trial)
 
     def action_save(self) -> None:
         if not self.ready:
@@ -409,8 +442,10 @@ class WorkbenchApp(App[None]):
 
     # ---- following a run ----------------------------------------------------------------
     def follow(self, run_id: str) -> None:
+        """Draw run ``run_id`` (from the store, started anywhere) live until it ends."""
         self.run_id = run_id
         self._dead_polls = 0
+        self._saw_active = False
         if self._poll_timer is not None:
             self._poll_timer.stop()
         self._poll_timer = self.set_interval(self.poll_seconds, self._poll)
@@ -425,12 +460,15 @@ class WorkbenchApp(App[None]):
         self._polling = False
         if view.id != self.run_id:
             return
-        alive = self.backend.process_alive(view.id)
-        if alive is False and not view.finished_states:
-            self._dead_polls += 1
+        if view.process == "gone" and not view.finished_states:
+            self._dead_polls += 1  # a runner that just ended gets a moment to mark the run
             if self._dead_polls >= 3:
-                view.message = "the runner exited without finishing; see its log in the data dir"
+                view.message = (
+                    f"the runner exited without finishing; see its log {view.log_path or ''}; "
+                    "r on History resumes it"
+                )
                 view.status = "failed"
+        self._saw_active = self._saw_active or not view.finished_states
         self.live = view
         if self.view is None or self.view.id == view.id:
             self.show_run(view)
@@ -439,7 +477,8 @@ class WorkbenchApp(App[None]):
         if view.finished_states and self._poll_timer is not None:
             self._poll_timer.stop()
             self._poll_timer = None
-            self._finished(view)
+            if self._saw_active:
+                self._finished(view)
 
     def _finished(self, view: RunView) -> None:
         text = f"run {view.id} {view.status}"
@@ -465,8 +504,23 @@ class WorkbenchApp(App[None]):
         return self.backend.start(data)
 
     @work(thread=True, group="cancel", exit_on_error=False)
-    def _cancel_run(self, run_id: str) -> None:
-        self.backend.cancel(run_id)
+    def _cancel_run(self, run_id: str) -> tuple[bool, str]:
+        return self.backend.cancel(run_id)
+
+    @work(thread=True, group="newest", exit_on_error=False)
+    def _follow_newest(self) -> str | None:
+        return self.backend.newest_active()
+
+    @work(thread=True, group="relaunch", exit_on_error=False)
+    def _relaunch(self, action: str, run_id: str) -> tuple[str, str]:
+        if action == "resume":
+            self.backend.resume(run_id)
+            return action, run_id
+        return action, self.backend.retry(run_id)
+
+    @work(thread=True, group="params", exit_on_error=False)
+    def _load_params(self, run_id: str, trial: int | None) -> tuple[str, int | None, dict]:
+        return run_id, trial, self.backend.params_spec(run_id, trial)
 
     @work(thread=True, group="poll", exit_on_error=False)
     def _fetch_run(self, run_id: str) -> RunView:
@@ -516,6 +570,24 @@ class WorkbenchApp(App[None]):
             self.follow(str(result))
         elif group == "poll":
             self._followed(result)
+        elif group == "cancel":
+            ok, message = result
+            self.notify(message, severity="information" if ok else "warning", timeout=6)
+            self._poll()
+        elif group == "newest":
+            if result is not None and self.run_id is None:
+                self.follow(result)
+        elif group == "relaunch":
+            action, run_id = result
+            self.notify(f"run {run_id} {'resumed' if action == 'resume' else 'started'}", timeout=3)
+            self.act_on_run("follow", run_id)
+            self._load_history()
+        elif group == "params":
+            run_id, trial, data = result
+            doc = SpecDoc(self.backend.registry, data, self.backend.settings())
+            self._set_doc(doc, None, modified=True)
+            which = "its best configuration" if trial is None else f"configuration {trial + 1}"
+            self.notify(f"the pipeline now has run {run_id}'s {which}", timeout=4)
         elif group == "history":
             self.query_one(HistoryPanel).show(result)
         elif group == "load-run":
@@ -527,6 +599,8 @@ class WorkbenchApp(App[None]):
             else:
                 self.show_run(view)
                 self.action_tab("results")
+                if not view.finished_states:
+                    self.follow(view.id)  # a run going on keeps updating until it ends
         elif group == "compare":
             from tuidl.tui.screens.compare import CompareScreen
 

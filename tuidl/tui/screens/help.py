@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
@@ -51,6 +51,20 @@ m marks a run, c compares the marked run with the selected one.
 """
 
 
+class HelpText(VerticalScroll, can_focus=True):
+    """The help's scrolling body: ↑↓ PageUp/PageDown Home/End as any scroll view, plus the
+    pager keys people type without thinking (j/k, space/b, g/G)."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("space", "page_down", "Page down", show=False),
+        Binding("b", "page_up", "Page up", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "End", show=False),
+    ]
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape,f1,q", "dismiss", "Close", id="help.close")
@@ -60,14 +74,16 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen { align: center middle; }
     HelpScreen > Vertical { width: 90%; max-width: 100; height: 90%; border: round $accent;
                             background: $surface; }
-    HelpScreen Markdown { height: 1fr; overflow-y: auto; }
+    HelpScreen HelpText { height: 1fr; }
+    HelpScreen Markdown { height: auto; }
     HelpScreen #help-close { height: 1; color: $text-muted; dock: bottom; }
     """
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Markdown(HELP, id="help-text")
-            yield Static(" escape closes", id="help-close")
+            with HelpText(id="help-text"):
+                yield Markdown(HELP)
+            yield Static(" ↑↓ PgUp PgDn Home End scroll · escape closes", id="help-close")
 
     def on_mount(self) -> None:
         self.query_one("#help-text").focus()

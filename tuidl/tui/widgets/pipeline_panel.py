@@ -49,6 +49,7 @@ class PipelinePanel(Horizontal):
         self._info_key: tuple | None = None
         self._shown: str | None = None
         self.editor: SectionEditor | None = None
+        self._mounting = None  # the shown editor's AwaitMount, for focus_form
 
     def compose(self) -> ComposeResult:
         yield SectionList(id="sections")
@@ -68,8 +69,32 @@ class PipelinePanel(Horizontal):
         self.reload_dataset_info()
 
     def add_step(self, name: str, index: int | None = None) -> None:
+        """Add step ``name`` at ``index`` (the end by default) and put the cursor in its form,
+        where the user's next keys are meant to go."""
         i = self.doc.add_step(name, index)
         self._structure_changed(f"preprocess.{i}")
+        self.focus_form()
+
+    def focus_form(self, selector: str = "") -> None:
+        """Focus ``selector`` in the shown form (its first field when empty or absent), once
+        the form is mounted: rebuilding a form must not drop the focus to the outline or the
+        tab bar, where the next digits typed would switch tabs."""
+        self.call_later(self._focus_when_mounted, selector)
+
+    async def _focus_when_mounted(self, selector: str) -> None:
+        editor = self.editor
+        if editor is None:
+            return
+        if self._mounting is not None:
+            await self._mounting
+        if editor is not self.editor or not editor.is_attached:
+            return
+        if selector:
+            for widget in editor.query(selector):
+                if widget.focusable:
+                    widget.focus()
+                    return
+        _focus_first_field(editor)
 
     def remove_step(self, index: int) -> None:
         self.doc.remove_step(index)
@@ -122,7 +147,7 @@ class PipelinePanel(Horizontal):
             if sec is None:
                 return
             editor = SectionEditor(self.doc, sec, self._note(key))
-        pane.mount(editor, before="#help-line")
+        self._mounting = pane.mount(editor, before="#help-line")
         self.editor = editor
         self.query_one("#help-line", Static).update("")
 
@@ -243,6 +268,8 @@ class PipelinePanel(Horizontal):
     @on(SectionEditor.ComponentChosen)
     def _component(self, event: SectionEditor.ComponentChosen) -> None:
         self.set_component(event.section, event.name)
+        # the form is rebuilt for the new component: keep the cursor on its chooser
+        self.focus_form("#component")
 
     @on(SectionEditor.ComponentGrid)
     def _component_grid(self, event: SectionEditor.ComponentGrid) -> None:

@@ -25,7 +25,7 @@ LONG_TITLES = {
 }
 
 
-class SectionEditor(VerticalScroll):
+class SectionEditor(VerticalScroll, can_focus=False):
     """Shows one section: its component choice, one :class:`ParamRow` per param, and notes.
 
     A plugin's component gets the same form as a built-in one: nothing here knows any

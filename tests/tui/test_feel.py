@@ -1,0 +1,81 @@
+"""How the workbench feels to drive from the keyboard: help that scrolls, focus that stays
+where the user is, readable widgets at 80 columns and without colour (issue #11's defects
+5, 6, 10 and 14). Each test drives the real app with Pilot and reads the screen as text."""
+
+from __future__ import annotations
+
+from tuidl.tui.app import WorkbenchApp
+
+from .conftest import SIZE, screen_text
+
+
+def make_app(registry, store_path, **kw):
+    return WorkbenchApp(registry=registry, store_path=store_path, **kw)
+
+
+async def test_help_scrolls_from_the_keyboard_to_the_last_row(registry, store_path):
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        first = screen_text(app)
+        assert "ctrl+r" in first
+        assert "move the step up / down" not in first  # cut at 80×24: it must scroll
+        for keys in (["end"], ["home", "pagedown", "pagedown", "pagedown"], ["home"] + ["j"] * 40):
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert "History" in screen_text(app)
+        await pilot.press("home", "G")
+        await pilot.pause()
+        assert "compares the marked run" in screen_text(app)
+        await pilot.press("g")
+        await pilot.pause()
+        assert "# tuidl workbench" in screen_text(app) or "tuidl workbench" in screen_text(app)
+
+
+async def test_focus_stays_where_the_user_is(registry, store_path, tmp_path, monkeypatch):
+    from textual.widgets import Input, Select
+
+    from tuidl.tui.widgets.section_list import SectionList
+
+    monkeypatch.chdir(tmp_path)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.pipeline.focus_section("model")
+        await pilot.pause()
+        await pilot.press("enter")  # into the model form: its chooser
+        await pilot.pause()
+        assert isinstance(app.focused, Select)
+        await pilot.press("enter", "down", "enter")  # choose another model from the dropdown
+        await pilot.pause(0.2)
+        assert app.doc.data["model"]["name"] != "knn"
+        assert isinstance(app.focused, Select) and app.focused.id == "component"
+        await pilot.press("tab")
+        await pilot.pause()
+        field = app.focused
+        assert isinstance(field, Input)
+        for dialog, answer in (("ctrl+s", "escape"), ("ctrl+o", "escape"), ("ctrl+s", "enter")):
+            await pilot.press(dialog)
+            await pilot.pause()
+            await pilot.press(answer)
+            await pilot.pause(0.2)
+            assert app.focused is field, (dialog, answer, app.focused)
+        # with the cursor still in the field, a number typed goes into it, not to the tabs
+        await pilot.press("end", "1", "e", "-", "3")
+        await pilot.pause()
+        assert app.query_one("#tabs").active == "tab-pipeline"
+        assert field.value.endswith("1e-3")
+        # escape: back to the outline, and a second one stays there (not on the tab bar)
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert isinstance(app.focused, SectionList)
+        # adding a step puts the cursor in the new step's form
+        steps = len(app.doc.steps)
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert len(app.doc.steps) == steps + 1
+        assert app.pipeline.current_section == f"preprocess.{steps}"
+        assert app.focused is not None and app.pipeline.editor in app.focused.ancestors
