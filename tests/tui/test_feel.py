@@ -79,3 +79,16 @@ async def test_focus_stays_where_the_user_is(registry, store_path, tmp_path, mon
         assert len(app.doc.steps) == steps + 1
         assert app.pipeline.current_section == f"preprocess.{steps}"
         assert app.focused is not None and app.pipeline.editor in app.focused.ancestors
+
+
+async def test_component_choosers_are_readable_at_80_columns(registry, store_path):
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.doc.set_component("model", "linear")
+        app.pipeline.set_doc(app.doc)
+        for section, name in (("loss", "softmax"), ("optimizer", "sgd"), ("model", "linear")):
+            app.pipeline.focus_section(section)
+            await pilot.pause(0.1)
+            row = next(line for line in screen_text(app).splitlines() if f"▏ {section} " in line)
+            assert f" {name} " in row, row  # not cut to its first letter

@@ -60,7 +60,7 @@ class SectionEditor(VerticalScroll, can_focus=False):
     SectionEditor .hint { color: $warning; height: auto; margin-bottom: 1; }
     SectionEditor .note { height: auto; margin-top: 1; }
     SectionEditor .chooser { height: 1; }
-    SectionEditor .chooser Static { width: 16; }
+    SectionEditor .chooser > Static { width: 16; }
     SectionEditor .chooser Select { width: 1fr; }
     SectionEditor .chooser Input { width: 1fr; margin-left: 1; }
     SectionEditor .name-error { color: $error; height: auto; display: none; padding-left: 16; }
