@@ -95,6 +95,36 @@ def test_generated_packages_pass_their_own_tests(tmp_path):
     assert passed >= 3 * len(KINDS)
 
 
+def test_generated_packages_pass_plugins_check_and_ruff(tmp_path):
+    """What an author runs next: `tuidl plugins check NAME` and a linter, for every kind."""
+    site_dir = tmp_path / "site"
+    roots = {kind: create_plugin(name, kind, tmp_path) for kind, name in NAMES.items()}
+    srcs = [_fake_install(root, site_dir) for root in roots.values()]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUIDL_")}
+    env["PYTHONPATH"] = os.pathsep.join(map(str, [site_dir, *srcs]))
+    env["TUIDL_DATA_DIR"] = str(tmp_path / "data")
+    names = [plugin_names(n).name for n in NAMES.values()]
+    proc = subprocess.run(
+        [sys.executable, "-m", "tuidl", "plugins", "check", *names],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for kind, name in zip(NAMES, names, strict=True):
+        assert re.search(rf"^OK +{kind} {name} ", proc.stdout, re.M), proc.stdout
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.is_file():
+        pytest.skip("ruff is not installed next to this interpreter")
+    for root in roots.values():
+        for args in (["check"], ["format", "--check"]):
+            lint = subprocess.run(
+                [str(ruff), *args, "--no-cache", "."], cwd=root, capture_output=True, text=True
+            )
+            assert lint.returncode == 0, f"{root.name}: ruff {args}: {lint.stdout}{lint.stderr}"
+
+
 def test_generated_tests_fail_when_not_installed(tmp_path):
     root = create_plugin("orphan", "loss", tmp_path)
     proc = _pytest([root / "tests"], [root / "src"], tmp_path)

@@ -68,6 +68,12 @@ def render(names: Names, kind: str) -> dict[str, str]:
         "hook": KIND_HOOKS[kind],
         "title": names.name.replace("_", " ").capitalize(),
         "tuidl_version": __version__,
+        # only what the kind's tests use: the generated package passes ruff as written
+        "testing_imports": ", ".join(
+            ["assert_contract", "load_plugin"]
+            + (["numeric_gradient", "rel_error"] if kind in ("loss", "model") else [])
+            + ["run_tiny"]
+        ),
     }
     module, tests = KIND_TEMPLATES[kind]
 

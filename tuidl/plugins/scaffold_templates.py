@@ -2,7 +2,8 @@
 
 Placeholders: ``$dist`` (distribution, ``tuidl-focal``), ``$package`` (``tuidl_focal``),
 ``$name`` (entry-point, plugin and component name, ``focal``), ``$kind``, ``$hook``
-(``register_losses``), ``$title`` and ``$tuidl_version``. ``$`` is the only special character,
+(``register_losses``), ``$title``, ``$tuidl_version`` and ``$testing_imports`` (what the
+kind's tests import from tuidl.testing). ``$`` is the only special character,
 so the Python below is written as is (``$$`` would be a literal dollar sign).
 
 Each kind's example is a small, working, textbook component: a real starting point, not a
@@ -21,8 +22,19 @@ description = "$title: a $kind for tuidl"
 readme = "README.md"
 requires-python = ">=3.11"
 dependencies = ["tuidl>=$tuidl_version", "numpy>=1.26"]
+keywords = ["tuidl", "tuidl-plugin"]
+classifiers = [
+    "Programming Language :: Python :: 3",
+    "Intended Audience :: Science/Research",
+    "Topic :: Scientific/Engineering :: Artificial Intelligence",
+]
+
+[project.optional-dependencies]
+test = ["pytest"]
 
 # This is what makes it a tuidl plugin: tuidl loads every entry point in group "tuidl".
+# The left side, "$name", is the PLUGIN name (TUIDL_LOAD_PLUGINS, `tuidl plugins check`);
+# the component's own name is the one given to Component(...) in plugin.py.
 [project.entry-points.tuidl]
 $name = "$package.plugin"
 
@@ -31,10 +43,19 @@ where = ["src"]
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = ["E", "F", "W", "I", "B", "UP"]
 """
 
 INIT = '''\
-"""$dist: $title, a $kind for tuidl (registered in :mod:`$package.plugin`)."""
+"""$dist: $title, a $kind for tuidl.
+
+The component and the hook that registers it are in ``plugin.py``.
+"""
 
 __version__ = "0.1.0"
 '''
@@ -63,21 +84,23 @@ of a $kind and for what users see if the plugin fails.
 """
 
 TEST_HEADER = '''\
-"""Tests for $dist, through tuidl's plugin discovery (run after `pip install -e .`)."""
+"""Tests for $dist, through tuidl's plugin discovery.
+
+Run them after `pip install -e .`: the plugin is found through its entry point, as users get it.
+"""
 
 import numpy as np
 import pytest
+from tuidl.testing import $testing_imports
 
-from tuidl.plugins.contract import check_component
-from tuidl.plugins.manager import load_registry
-
+# The plugin (entry-point) name and the component's name happen to be the same here.
 PLUGIN, KIND, NAME = "$name", "$kind", "$name"
 
 
 @pytest.fixture(scope="module")
 def registry():
-    # Only this plugin's entry point (plus tuidl's built-ins) is loaded.
-    return load_registry(environ={"TUIDL_LOAD_PLUGINS": PLUGIN})
+    # tuidl's built-ins plus only this plugin, found through its entry point
+    return load_plugin(PLUGIN)
 
 
 @pytest.fixture
@@ -86,34 +109,14 @@ def component(registry):
 
 
 def test_registered_through_the_entry_point(registry):
-    info = next((p for p in registry.plugins if p.name == PLUGIN), None)
-    assert info is not None, "entry point not found: run `pip install -e .` first"
-    assert info.status == "ok", info.error
+    info = registry.plugin(PLUGIN)
     assert info.source == "entry point"
     assert f"{KIND} {NAME}" in info.components
 
 
 def test_tuidls_contract_checks_pass(component):
-    result = check_component(component)
-    assert result.status == "ok", result.reason
-
-
-def numeric_gradient(f, x, h=1e-5):
-    """Centered differences of the scalar f() with respect to each entry of x (float64)."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        plus = f()
-        x[i] = old - h
-        minus = f()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * h)
-    return grad
-
-
-def rel_error(a, b):
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    # defaults, every bound and choice, and seeded random draws of the params
+    assert_contract(component)
 '''
 
 # -- one example per kind: (plugin module, kind-specific tests) -----------------------------
@@ -126,7 +129,6 @@ all classes, which keeps the scores from growing without bound on separable data
 """
 
 import numpy as np
-
 from tuidl.plugins import Component, Param, hookimpl
 
 
@@ -182,7 +184,8 @@ def test_numeric_gradient(component):
     scores = rng.normal(size=(6, 4))
     y = rng.integers(0, 4, size=6)
     _, dscores = loss(scores, y)
-    assert rel_error(dscores, numeric_gradient(lambda: loss(scores, y)[0], scores)) < 1e-7
+    # numeric_gradient calls f(x) with the perturbed array itself
+    assert rel_error(dscores, numeric_gradient(lambda s: loss(s, y)[0], scores)) < 1e-7
 
 
 def test_no_smoothing_is_plain_softmax(component):
@@ -190,13 +193,20 @@ def test_no_smoothing_is_plain_softmax(component):
     scores = np.array([[2.0, 1.0, 0.1]])
     p = np.exp(scores) / np.exp(scores).sum()
     assert loss(scores, np.array([0]))[0] == pytest.approx(-np.log(p[0, 0]))
+
+
+def test_it_trains(registry):
+    result = run_tiny(loss=NAME, registry=registry)
+    assert result["best"]["mean"] > 0.3  # 10 classes: chance is 0.1
 """
 
 PREPROCESSOR = '''\
-"""$title: scale each feature to [0, 1] by the training rows' range (preprocessor "$name")."""
+"""$title: scale each feature to [0, 1] by the training rows' range.
+
+Registered as preprocessor "$name".
+"""
 
 import numpy as np
-
 from tuidl import TuidlError
 from tuidl.plugins import Component, Param, hookimpl
 
@@ -262,6 +272,11 @@ def test_training_rows_map_to_unit_range_and_new_rows_do_not_refit(component):
     low = step.low.copy()
     step.transform(train * 100)
     np.testing.assert_array_equal(step.low, low)
+
+
+def test_it_trains(registry):
+    result = run_tiny(preprocess=[{"name": "reshape"}, {"name": NAME}], registry=registry)
+    assert result["best"]["mean"] > 0.3  # 10 classes: chance is 0.1
 """
 
 MODEL = '''\
@@ -272,7 +287,6 @@ minibatch, and ``predict`` to score it.
 """
 
 import numpy as np
-
 from tuidl.plugins import Component, Param, hookimpl
 
 
@@ -380,8 +394,14 @@ def test_numeric_gradient(component):
     X, y = rng.normal(size=(8, 5)), rng.integers(0, 3, size=8)
     _, grads = model.loss(X, y)
     for key, p in model.params.items():
-        num = numeric_gradient(lambda: model.loss(X, y)[0], p)
+        # f ignores its argument: p is perturbed in place and the model reads it
+        num = numeric_gradient(lambda _: model.loss(X, y)[0], p)
         assert rel_error(grads[key], num) < 1e-7, key
+
+
+def test_it_trains(registry):
+    result = run_tiny(model={"name": NAME, "reg": 1e-4}, registry=registry)
+    assert result["best"]["mean"] > 0.3  # 10 classes: chance is 0.1
 """
 
 INITIALIZER = '''\
@@ -390,7 +410,6 @@ INITIALIZER = '''\
 import math
 
 import numpy as np
-
 from tuidl.plugins import Component, Param, hookimpl
 
 
@@ -437,13 +456,17 @@ def test_bound_and_variance(component):
     bound = np.sqrt(6 / 1000)
     assert np.abs(W).max() <= bound
     assert W.var() == pytest.approx(2 / 1000, rel=0.05)
+
+
+def test_it_trains(registry):
+    result = run_tiny(init=NAME, registry=registry)
+    assert result["best"]["mean"] > 0.3  # 10 classes: chance is 0.1
 """
 
 OPTIMIZER = '''\
 """$title: SGD with global gradient-norm clipping (optimizer "$name")."""
 
 import numpy as np
-
 from tuidl.plugins import Component, Param, hookimpl
 
 
@@ -494,13 +517,17 @@ def test_clips_big_gradients(component):
     params = {"w": np.zeros(2)}
     opt.step(params, {"w": np.array([30.0, 40.0])})
     np.testing.assert_allclose(params["w"], [-0.6, -0.8])
+
+
+def test_it_trains(registry):
+    result = run_tiny(optimizer={"name": NAME, "lr": 0.01}, registry=registry)
+    assert result["best"]["mean"] > 0.3  # 10 classes: chance is 0.1
 """
 
 DATASET = '''\
 """$title: Gaussian blobs, a synthetic dataset for quick experiments (dataset "$name")."""
 
 import numpy as np
-
 from tuidl.data.dataset import checked
 from tuidl.plugins import Component, Param, hookimpl
 
@@ -543,6 +570,11 @@ def test_shapes_and_labels(component):
     assert data.X_train.shape == (40, 3)
     assert np.bincount(data.y_train).tolist() == [10, 10, 10, 10]
     assert len(data.class_names) == 4
+
+
+def test_it_trains(registry):
+    result = run_tiny(dataset=NAME, registry=registry)  # 300 rows: 240 train, 60 test
+    assert result["best"]["mean"] > 0.6  # 3 well-separated blobs
 """
 
 KIND_TEMPLATES = {

@@ -1,0 +1,268 @@
+"""The typed contract of every kind of component: what the object a factory returns provides.
+
+Import it as :mod:`tuidl.api` (``from tuidl.api import Loss, Optimizer``). Each kind is a
+:class:`typing.Protocol`, so a plugin's classes need not inherit from anything: a type
+checker (mypy, pyright) checks them structurally, and every protocol is
+``runtime_checkable`` (``isinstance(obj, Loss)`` checks the methods are there, not their
+signatures). ``tuidl plugins check`` (:mod:`tuidl.plugins.contract`) checks the behaviour.
+
+What is **optional** is declared here as protocols of its own (``FitsData``, ``PathLoss``,
+``ReportsMetrics``, ``MultilabelTargets``): a component implements the ones it has and
+tuidl uses them only when present. Everything else in a kind's protocol is required.
+
+Array conventions: rows first (``X`` is (N, ...)), float32 unless a component is asked for
+float64, labels int64 in ``range(num_classes)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+Array = np.ndarray
+
+# -- dataset ------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """What a dataset factory returns; build it with ``tuidl.data.dataset.checked(...)``:
+
+    ``checked(name, source, X_train, y_train, X_test=None, y_test=None, class_names=None)
+    -> tuidl.data.Dataset`` validates the arrays (labels whole and in range, matching row
+    counts, no NaN/inf, same per-row shape in both parts) and raises ``TuidlError``
+    starting with ``source`` otherwise. ``class_names`` defaults to ``"0"``, ``"1"``, ...
+    """
+
+    name: str
+    X_train: Array  # (N, ...) rows: images (N, H, W, C) or feature rows (N, D)
+    y_train: Array  # (N,) int64 in range(len(class_names))
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, ...]  # X_train.shape[1:]
+    X_test: Array | None  # an official test part, or None (both or neither)
+    y_test: Array | None
+
+
+@runtime_checkable
+class MultilabelTargets(Protocol):
+    """Optional, on a dataset: ``targets = "multilabel"`` means ``y`` is (N, A) of 0/1, one
+    column per attribute named in ``class_names`` (see the tuidl-attributes plugin)."""
+
+    targets: Literal["multilabel"]
+
+
+# -- preprocessor ---------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Preprocessor(Protocol):
+    """One step of the preprocessing chain."""
+
+    def fit(self, X: Array) -> Preprocessor:
+        """Learn from the training rows only; return ``self``. Must not modify ``X``."""
+        ...
+
+    def transform(self, X: Array) -> Array:
+        """Apply the fitted state to any rows (never refit); a row's output depends only
+        on that row. Must not modify ``X``; returns floating rows."""
+        ...
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int | None, ...]:
+        """The per-row shape after this step (``None`` entries: known only after fit)."""
+        ...
+
+
+# -- models ---------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class FittedModel(Protocol):
+    """A model fitted directly, like kNN: ``learnable = False``."""
+
+    learnable: bool  # False
+
+    def fit(self, X: Array, y: Array) -> Any: ...
+
+    def predict(self, X: Array) -> Array:
+        """(N,) int labels."""
+        ...
+
+
+@runtime_checkable
+class LearnableModel(Protocol):
+    """A model trained by tuidl's minibatch loop: ``learnable = True``.
+
+    ``params`` maps names to the very arrays the model computes with; optimizers update
+    them in place. **Key names:** weight matrices start with ``W`` and biases with ``b``
+    (the built-in ``linear`` has ``W``, ``b``; ``fc_net`` has ``W1``, ``b1``, ... ``Wn``,
+    ``bn`` and, with batchnorm, ``gamma1``, ``beta1``, ...). L2 regularization applies to
+    the weights only; :func:`is_weight` tells the two apart for an optimizer that needs to
+    (decoupled weight decay). A model of your own should follow the same naming.
+    """
+
+    learnable: bool  # True
+    params: dict[str, Array]
+
+    def setup(
+        self,
+        input_dim: int | Sequence[int],
+        num_classes: int,
+        loss: Loss,
+        init: Initializer,
+        rng: np.random.Generator,
+    ) -> Any:
+        """Create ``params`` (weights from ``init.weights``, biases from ``init.bias``,
+        output width ``loss.output_dim(num_classes)``). Draw all randomness, dropout masks
+        included, from ``rng``."""
+        ...
+
+    def loss(self, X: Array, y: Array) -> tuple[float, dict[str, Array]]:
+        """Train-mode loss (data loss plus regularization) and a gradient per param key."""
+        ...
+
+    def scores(self, X: Array) -> Array:
+        """Test-mode (N, K) scores."""
+        ...
+
+    def predict(self, X: Array) -> Array:
+        """Test-mode (N,) labels (usually ``loss.predict(scores(X))``)."""
+        ...
+
+    def get_state(self) -> Any:
+        """A deep copy of everything learned (params, running statistics)."""
+        ...
+
+    def set_state(self, state: Any) -> None: ...
+
+
+Model = FittedModel | LearnableModel
+
+
+def is_weight(key: str) -> bool:
+    """True for a weight-matrix key of ``params`` (``W``, ``W1``, ``W_out``), False for
+    biases and batchnorm scales/shifts (``b1``, ``gamma1``, ``beta1``): the naming rule
+    of :class:`LearnableModel`."""
+    return re.match(r"W(\d|_|$)", key) is not None
+
+
+# -- loss -----------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Loss(Protocol):
+    """A data loss on the model's scores."""
+
+    def output_dim(self, num_classes: int) -> int:
+        """K, the number of scores per row the model must produce (usually num_classes)."""
+        ...
+
+    def __call__(self, scores: Array, y: Array) -> tuple[float, Array]:
+        """``(loss, dscores)``: the mean loss over rows (a float) and its gradient with
+        respect to ``scores``, same shape and dtype. ``scores`` is not modified."""
+        ...
+
+    def predict(self, scores: Array) -> Array:
+        """(N,) int labels from (N, K) scores."""
+        ...
+
+
+@runtime_checkable
+class FitsData(Protocol):
+    """Optional, on a loss: called once per fold with the preprocessed training rows
+    before the model is set up (hierarchical softmax builds its class tree here)."""
+
+    def fit(self, X: Array, y: Array, num_classes: int) -> Any: ...
+
+
+@runtime_checkable
+class PathGradient(Protocol):
+    loss: float
+    dX: Array  # (N, D)
+    nodes: Array  # (U,) the output columns touched
+    dW: Array  # (D, U)
+    db: Array  # (U,)
+
+
+@runtime_checkable
+class PathLoss(Protocol):
+    """Optional, on a loss: an output-layer loss computed without all (N, K) scores.
+    Must equal ``loss(X @ W + b, y)`` and the chain rule through it."""
+
+    def path_loss(self, X: Array, W: Array, b: Array, y: Array) -> PathGradient: ...
+
+
+@runtime_checkable
+class ReportsMetrics(Protocol):
+    """Optional, on a multi-label loss (``target = "multilabel"``): test metrics per
+    attribute, ``{"attributes": {name: {metric: value}}, "mean": {metric: value}}``."""
+
+    target: str
+
+    def metrics(self, Y_true: Array, Y_pred: Array, names: Sequence[str]) -> Mapping[str, Any]: ...
+
+
+# -- initializer and optimizer ---------------------------------------------------------------------
+
+
+@runtime_checkable
+class Initializer(Protocol):
+    def weights(self, fan_in: int, fan_out: int, rng: np.random.Generator, dtype: Any) -> Array:
+        """(fan_in, fan_out) in ``dtype``, drawn from ``rng`` only."""
+        ...
+
+    def bias(self, fan_out: int, dtype: Any) -> Array:
+        """(fan_out,) in ``dtype``."""
+        ...
+
+
+@runtime_checkable
+class Optimizer(Protocol):
+    """Updates a model's params in place, with per-parameter state keyed by name."""
+
+    lr: float  # the current learning rate
+
+    def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
+        """Update every array of ``params`` **in place** (``p -= ...``, never
+        ``params[k] = ...``) from ``grads[k]``; do not modify ``grads``. The keys follow
+        :class:`LearnableModel`'s naming (:func:`is_weight`)."""
+        ...
+
+    def end_epoch(self) -> None:
+        """Called after every epoch: apply the learning-rate decay."""
+        ...
+
+
+KIND_PROTOCOLS: dict[str, tuple[type, ...]] = {
+    "dataset": (Dataset,),
+    "preprocessor": (Preprocessor,),
+    "model": (FittedModel, LearnableModel),
+    "loss": (Loss,),
+    "initializer": (Initializer,),
+    "optimizer": (Optimizer,),
+}
+OPTIONAL = {
+    "dataset": (MultilabelTargets,),
+    "loss": (FitsData, PathLoss, ReportsMetrics),
+}
+
+__all__ = [
+    "KIND_PROTOCOLS",
+    "OPTIONAL",
+    "Dataset",
+    "FitsData",
+    "FittedModel",
+    "Initializer",
+    "LearnableModel",
+    "Loss",
+    "Model",
+    "MultilabelTargets",
+    "Optimizer",
+    "PathGradient",
+    "PathLoss",
+    "Preprocessor",
+    "ReportsMetrics",
+    "is_weight",
+]
