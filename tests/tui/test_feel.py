@@ -92,3 +92,17 @@ async def test_component_choosers_are_readable_at_80_columns(registry, store_pat
             await pilot.pause(0.1)
             row = next(line for line in screen_text(app).splitlines() if f"▏ {section} " in line)
             assert f" {name} " in row, row  # not cut to its first letter
+
+
+async def test_footer_leads_with_the_keys_of_the_focused_pane(registry, store_path):
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        assert footer.split()[:4] == ["a", "Add", "step", "x"]  # the outline's step keys
+        await pilot.press("2")
+        await pilot.pause()
+        assert "Next chart" in screen_text(app).splitlines()[-1]
+        await pilot.press("3")
+        await pilot.pause()
+        assert screen_text(app).splitlines()[-1].split()[:2] == ["s", "Sort"]

@@ -9,10 +9,11 @@ drawing functions downsample long curves.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Static, Tab, Tabs
@@ -30,6 +31,12 @@ PANES = (("curves", "Curves"), ("cv", "CV"), ("heatmap", "Heatmap"), ("confusion
 
 class ChartsView(Vertical):
     """Four chart panes fed from a :class:`RunView`; plots are created lazily on first mount."""
+
+    # shown in the footer while the charts have focus (the app's own [ ] work from any tab)
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("[", "cycle(-1)", "Prev chart", id="charts.prev"),
+        Binding("]", "cycle(1)", "Next chart", id="charts.next"),
+    ]
 
     DEFAULT_CSS = """
     ChartsView { height: 1fr; }
@@ -111,6 +118,9 @@ class ChartsView(Vertical):
     # ---- public -------------------------------------------------------------------------
     def select(self, key: str) -> None:
         self.query_one(Tabs).active = f"tab-{key}"
+
+    def action_cycle(self, step: int) -> None:
+        self.cycle(step)
 
     def cycle(self, step: int = 1) -> None:
         keys = [k for k, _ in PANES]

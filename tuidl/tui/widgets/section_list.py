@@ -42,10 +42,11 @@ class SectionList(ListView):
             self.index = index
 
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("a", "step('add')", "Add step", id="step.add", show=False),
-        Binding("x,delete", "step('remove')", "Remove step", id="step.remove", show=False),
-        Binding("u,shift+up", "step('up')", "Step up", id="step.up", show=False),
-        Binding("d,shift+down", "step('down')", "Step down", id="step.down", show=False),
+        # shown in the footer while the outline has focus: the keys of the pane in use
+        Binding("a", "step('add')", "Add step", id="step.add"),
+        Binding("x,delete", "step('remove')", "Remove", id="step.remove"),
+        Binding("u,shift+up", "step('up')", "Up", id="step.up"),
+        Binding("d,shift+down", "step('down')", "Down", id="step.down"),
     ]
 
     DEFAULT_CSS = """
