@@ -106,3 +106,20 @@ async def test_footer_leads_with_the_keys_of_the_focused_pane(registry, store_pa
         await pilot.press("3")
         await pilot.pause()
         assert screen_text(app).splitlines()[-1].split()[:2] == ["s", "Sort"]
+
+
+async def test_errors_read_as_errors_without_colour(registry, store_path, monkeypatch):
+    from tuidl.tui.widgets.param_row import ParamRow
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.pipeline.focus_section("model")
+        await pilot.pause()
+        row = app.query_one("#p-k", ParamRow)
+        row.query_one("#value").focus()
+        await pilot.press("ctrl+a", "ctrl+k", "0", "tab")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "✗ " in text and "allowed: an int >= 1" in text

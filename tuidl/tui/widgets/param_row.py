@@ -121,8 +121,9 @@ class ParamRow(Vertical):
 
     # ---- what the panel calls -----------------------------------------------------------
     def set_error(self, message: str) -> None:
+        # the mark keeps an error apart from help text where colour is off (NO_COLOR)
         for error in self.query(".error"):
-            error.update(message)
+            error.update(f"✗ {message}" if message else "")
         self.set_class(bool(message), "-invalid")
 
     @property
