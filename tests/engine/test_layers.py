@@ -5,6 +5,7 @@ import pytest
 
 from tuidl.engine.gradcheck import numeric_gradient, rel_error
 from tuidl.engine.layers import Affine, BatchNorm, Dropout, ReLU
+from tuidl.errors import TuidlError
 
 TOL = 1e-7
 
@@ -173,3 +174,18 @@ def test_dropout_train_mode_scales_mask_and_keeps_mean():
 def test_dropout_rejects_bad_keep_probability(p):
     with pytest.raises(ValueError, match="keep probability"):
         Dropout(p)
+
+
+def test_batchnorm_refuses_a_one_row_training_batch_and_keeps_its_stats():
+    """One row has no variance: the output would be beta whatever the input, and 50 such
+    steps pulled running_var toward 0 (x14 test-time scale); now it is an error."""
+    bn = BatchNorm(3, dtype="float64")
+    x = np.array([[1.0, -2.0, 5.0]])
+    with pytest.raises(TuidlError, match=r"batchnorm: a training batch of 1 row.*at least 2 rows"):
+        bn.forward(x, "train")
+    np.testing.assert_array_equal(bn.running_var, np.ones(3))
+    np.testing.assert_array_equal(bn.running_mean, np.zeros(3))
+    assert bn.forward(x, "test").shape == (1, 3)  # test mode uses the running stats: fine
+    two = bn.forward(np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]]), "train")
+    np.testing.assert_allclose(two[:, [0, 2]], [[-1, 1], [1, -1]], atol=1e-2)
+    assert BatchNorm.min_batch_rows == 2

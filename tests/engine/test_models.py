@@ -11,6 +11,7 @@ from tuidl.engine.layers import Dropout
 from tuidl.engine.losses import SoftmaxLoss, SquaredHingeLoss, SVMLoss
 from tuidl.engine.models import FullyConnectedNet, LinearClassifier
 from tuidl.engine.optim import Adam
+from tuidl.errors import TuidlError
 
 TOL = 1e-7
 
@@ -226,3 +227,15 @@ def test_linear_svm_learns_separable_data():
     for _ in range(200):
         opt.step(model.params, model.loss(X, y)[1])
     assert np.mean(model.predict(X) == y) > 0.95
+
+
+def test_min_batch_rows_is_declared_by_batchnorm_nets_only():
+    assert FullyConnectedNet([4], batchnorm=True).min_batch_rows == 2
+    assert FullyConnectedNet([4]).min_batch_rows == 1
+    assert LinearClassifier().min_batch_rows == 1
+    net = FullyConnectedNet([5], batchnorm=True, dtype="float64")
+    net.setup(6, 3, SoftmaxLoss(), SmallRandom(), np.random.default_rng(0))
+    X, y = _data(n=1, c=3)
+    with pytest.raises(TuidlError, match=r"batchnorm: a training batch of 1 row"):
+        net.loss(X, y)
+    assert net.predict(X).shape == (1,)  # one row at test time is fine

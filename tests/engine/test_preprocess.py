@@ -209,3 +209,36 @@ def test_real_cifar_mean_image(real_cifar):
     step = MeanSubtraction().fit(real_cifar.X_train[:49000])
     first = step.mean_.reshape(-1)[:3]
     np.testing.assert_allclose(first, [130.64189796, 135.98173469, 132.47391837], atol=1e-6)
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-5])
+def test_whitening_refuses_more_components_than_centred_rows_span(eps):
+    """N <= D: N centred rows span N - 1 dimensions, so PCA's k-th component is a null
+    direction with variance ~1e-31; whitening divided by it and test rows came out ~1e15."""
+    rng = np.random.default_rng(0)
+    Xtr, Xte = rng.normal(size=(20, 50)), rng.normal(size=(5, 50))
+    chain = Chain([MeanSubtraction(), PCA(k=20), Whitening(eps=eps)])
+    with pytest.raises(
+        TuidlError,
+        match=r"whiten: pca keeps 20 components, but 20 training rows.*"
+        r"at most 19 dimensions.*use pca k <= 19",
+    ):
+        chain.fit(Xtr)
+    ok = Chain([MeanSubtraction(), PCA(k=19), Whitening(eps=eps)]).fit(Xtr)
+    assert np.abs(ok.transform(Xte)).max() < 100
+
+
+def test_whitening_refuses_rounding_noise_components_unless_eps_bounds_them():
+    X = _correlated(n=300, d=8)
+    X = np.hstack([X, X[:, :2] * 2.0])  # rank 8 in 10 features: 2 null directions
+    with pytest.raises(
+        TuidlError,
+        match=r"whiten: component 9 of 10 has variance .*rounding "
+        r"noise.*only 8 components.*use pca k <= 8, or whiten eps > 0",
+    ):
+        Chain([PCA(k=10), Whitening(eps=0.0)]).fit(X)
+    with pytest.raises(TuidlError, match=r"component 1 of 3 .*eps=0"):
+        Whitening(eps=0.0).fit(np.zeros((5, 3)))  # constant data: what "eps=0" meant before
+    Chain([PCA(k=8), Whitening(eps=0.0)]).fit(X)  # the rows' real rank
+    out = Chain([PCA(k=10), Whitening()]).fit(X).transform(X)  # eps bounds the division
+    assert np.isfinite(out).all() and np.abs(out).max() < 1e3

@@ -7,12 +7,14 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from exp_helpers import blobs
+from exp_helpers import blobs, blobs_spec, registry
 
 from tuidl.engine.init import SmallRandom
 from tuidl.engine.losses import SoftmaxLoss
-from tuidl.engine.models import LinearClassifier
+from tuidl.engine.models import FullyConnectedNet, LinearClassifier
 from tuidl.engine.optim import SGD
+from tuidl.errors import TuidlError
+from tuidl.experiment.spec_check import validate
 from tuidl.experiment.trainer import Cancelled, ListSink, accuracy, iterations_per_epoch, train
 
 
@@ -247,3 +249,99 @@ def test_train_accuracy_uses_a_bounded_sample(data):
     m = Spy(reg=1e-3).setup(6, 3, SoftmaxLoss(), SmallRandom(), np.random.default_rng(0))
     fit(m, SGD(lr=0.05), (X, y, Xv, yv), seed=0, epochs=1, batch_size=30, train_sample=50)
     assert Spy.sizes == [50, 100]
+
+
+# --- batchnorm never sees a one-row training batch (issue #15 item 13) ---
+
+
+class BatchSpy:
+    """Wraps a model and records the rows of every training batch."""
+
+    def __init__(self, inner, min_batch_rows=None):
+        self.inner = inner
+        self.sizes: list[int] = []
+        self.rows: list[np.ndarray] = []
+        if min_batch_rows is not None:
+            self.min_batch_rows = min_batch_rows
+
+    def loss(self, X, y):
+        self.sizes.append(len(X))
+        self.rows.append(X[:, 0].copy())
+        return self.inner.loss(X, y)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def bn_net(seed=0):
+    net = FullyConnectedNet([8], batchnorm=True)
+    return net.setup(6, 3, SoftmaxLoss(), SmallRandom(), np.random.default_rng(seed))
+
+
+def test_iterations_per_epoch_merges_a_short_last_batch_only_when_asked():
+    assert iterations_per_epoch(101, 50, "epoch", min_rows=2) == 2
+    assert iterations_per_epoch(100, 50, "epoch", min_rows=2) == 2
+    assert iterations_per_epoch(102, 50, "epoch", min_rows=2) == 3
+    assert iterations_per_epoch(1, 50, "epoch", min_rows=2) == 1
+    assert iterations_per_epoch(101, 50, "replacement", min_rows=2) == 2
+
+
+def test_epoch_sampling_never_gives_batchnorm_a_one_row_batch(data):
+    X, y, _, _ = data
+    X, y = X[:101], y[:101]
+    spy = BatchSpy(bn_net())
+    fit(spy, SGD(lr=0.05), (X, y, None, None), epochs=3, batch_size=50, sampling="epoch")
+    assert spy.sizes == [50, 51] * 3  # the one row left over joins the last batch
+    seen = np.sort(np.concatenate(spy.rows[:2]))
+    np.testing.assert_array_equal(seen, np.sort(X[:, 0]))  # every row once per epoch
+    running_var = spy.inner.layers[1].running_var
+    assert running_var.min() > 0.1  # not dragged toward 0 by one-row batches
+
+
+def test_a_model_without_batchnorm_keeps_its_one_row_remainder(data):
+    X, y, _, _ = data
+    spy = BatchSpy(model())
+    fit(
+        spy, SGD(lr=0.05), (X[:101], y[:101], None, None), epochs=1, batch_size=50, sampling="epoch"
+    )
+    assert spy.sizes == [50, 50, 1]
+
+
+@pytest.mark.parametrize("sampling", ["replacement", "epoch"])
+def test_batch_size_one_with_batchnorm_refused_before_the_first_step(data, sampling):
+    spy = BatchSpy(bn_net())
+    with pytest.raises(
+        TuidlError,
+        match=r"training\.batch_size = 1: .*at least 2 rows per "
+        r"training batch.*set training\.batch_size >= 2.*batchnorm off",
+    ):
+        fit(spy, SGD(lr=0.05), data, epochs=1, batch_size=1, sampling=sampling)
+    assert spy.sizes == []
+    X, y, _, _ = data
+    with pytest.raises(TuidlError, match=r"1 training row: .*train on more rows"):
+        fit(spy, SGD(lr=0.05), (X[:1], y[:1], None, None), epochs=1, batch_size=50)
+    assert spy.sizes == []
+
+
+def test_spec_check_refuses_batch_size_one_with_batchnorm():
+    spec = blobs_spec(
+        model={"name": "fc_net", "hidden_sizes": [8], "batchnorm": True},
+        training={"epochs": 1, "batch_size": 1},
+    )
+    with pytest.raises(TuidlError, match=r"training\.batch_size = 1: .*batchnorm"):
+        validate(spec, registry())
+    spec.training.batch_size = 2
+    validate(spec, registry())
+    spec.model.params["batchnorm"] = False
+    spec.training.batch_size = 1
+    validate(spec, registry())
+
+
+def test_spec_check_names_the_grid_point_with_a_one_row_batch():
+    spec = blobs_spec(
+        model={"name": "fc_net", "hidden_sizes": [8], "batchnorm": True},
+        training={"epochs": 1, "batch_size": 4},
+    )
+    spec.cv.grid = {"training.batch_size": [4, 1]}
+    with pytest.raises(TuidlError, match=r"cv\.grid point \(training\.batch_size = 1\)"):
+        validate(spec, registry())

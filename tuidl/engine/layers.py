@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tuidl.errors import TuidlError
+
 MODES = ("train", "test")
 
 
@@ -109,7 +111,15 @@ class BatchNorm:
     buffers ``running_mean``/``running_var`` as ``m = momentum * m + (1 - momentum) * batch``;
     test mode normalizes with those buffers and changes nothing. Params start at
     gamma = 1, beta = 0; buffers at mean 0, var 1.
+
+    A train-mode batch needs at least :attr:`min_batch_rows` (2) rows: one row has no
+    variance, so its output would be ``beta`` whatever the input and ``running_var`` would
+    be pulled toward 0 (inflating every test-time output). Such a batch raises
+    :class:`TuidlError` naming the fix; the trainer never makes one for a model that
+    declares ``min_batch_rows``.
     """
+
+    min_batch_rows = 2
 
     def __init__(
         self, dim: int, momentum: float = 0.9, eps: float = 1e-5, dtype: str | np.dtype = "float32"
@@ -131,6 +141,13 @@ class BatchNorm:
             out = x * scale
             out += beta - self.running_mean * scale
             return out
+        if x.shape[0] < self.min_batch_rows:
+            raise TuidlError(
+                f"batchnorm: a training batch of {x.shape[0]} row(s) has no variance to "
+                "normalize by (the output would be beta alone and running_var would shrink "
+                f"toward 0); train with batches of at least {self.min_batch_rows} rows "
+                "(training.batch_size) or without batchnorm"
+            )
         mu = x.mean(axis=0)
         xhat = x - mu
         var = np.einsum("ij,ij->j", xhat, xhat) / x.shape[0]

@@ -13,6 +13,8 @@ The learnable-model contract (see :mod:`tuidl.engine`):
   assignment-1 convention, so classic settings such as ``reg=2.5e4`` mean the same here.
 - ``scores(X)`` and ``predict(X)`` in test mode (dropout off, batchnorm running stats).
 - ``get_state()`` / ``set_state(state)``: deep copies of params and batchnorm running stats.
+- ``min_batch_rows``: the fewest rows a training batch may have (1; 2 with batchnorm, whose
+  1-row batches have no variance). The trainer and ``spec check`` read it.
 
 Output-layer losses: when the loss has ``path_loss(X, W, b, y)`` (hierarchical softmax, from
 the tuidl-hsoftmax plugin) and the model ends in an affine layer, training asks the loss for
@@ -47,6 +49,7 @@ class _Network:
     """A chain of layers with named parameters; subclasses decide the chain in ``_build``."""
 
     learnable = True
+    min_batch_rows = 1  # fewest rows per training batch; 2 with batchnorm (see BatchNorm)
 
     def __init__(self, reg: float, dtype: str) -> None:
         try:
@@ -228,6 +231,11 @@ class FullyConnectedNet(_Network):
         self.hidden_sizes = [int(h) for h in hidden_sizes]
         self.batchnorm = bool(batchnorm)
         self.dropout = float(dropout)
+
+    @property
+    def min_batch_rows(self) -> int:
+        """Fewest rows a training batch may have: batchnorm needs a batch variance."""
+        return BatchNorm.min_batch_rows if self.batchnorm else 1
 
     def _build(self, input_dim, output_dim, init, rng) -> None:
         dims = [input_dim, *self.hidden_sizes]

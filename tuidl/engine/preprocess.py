@@ -355,6 +355,18 @@ class Whitening(Step):
     the PCA. On unrotated data the same division would only rescale, not whiten. (The
     recipe's comment calls S "singular values"; for a covariance matrix they are the
     eigenvalues, which is what is used here.)
+
+    Components without variance are refused, not divided by round-off: ``fit`` raises
+    :class:`TuidlError` naming the fix when
+
+    - there are more components than the centred training rows can span (``k > N - 1``:
+      with N <= D a PCA's last components are null directions; dividing by their ~1e-31
+      variance turns any row off the training span into values of ~1e15), or
+    - a component's variance plus ``eps`` is at the level of rounding noise (at most
+      ``max(N, k) * float64 eps`` times the largest variance, the rank tolerance
+      ``numpy.linalg.matrix_rank`` uses): then the rows have lower rank than k and ``eps``
+      is too small to bound the division. The default ``eps = 1e-5`` bounds it for data on
+      any usual scale, such as pixels.
     """
 
     name = "whiten"
@@ -372,12 +384,29 @@ class Whitening(Step):
 
     def _fit(self, X):
         _rows_shape(self, X.shape[1:])
-        self.eigenvalues_ = _column_var(X, _column_mean(X))
-        self.scale_ = 1.0 / np.sqrt(self.eigenvalues_ + self.eps)
-        if not np.isfinite(self.scale_).all():
+        n, k = X.shape
+        if k > n - 1:
             raise TuidlError(
-                "whiten: a component has zero variance and eps=0; use eps > 0 (default 1e-5)"
+                f"whiten: pca keeps {k} components, but {n} training rows, once centred, span "
+                f"at most {n - 1} dimensions, so components {n} to {k} have no variance and "
+                f"whitening would divide them by ~0 (rows outside the training span would come "
+                f"out near 1e15); use pca k <= {max(n - 1, 1)} (or pca variance < 1), or train "
+                "on more rows"
             )
+        var = _column_var(X, _column_mean(X))
+        top = float(var.max(initial=0.0))
+        noise = top * max(n, k) * np.finfo(np.float64).eps
+        null = np.flatnonzero(var + self.eps <= noise)
+        if null.size:
+            rank = int(np.count_nonzero(var > noise))
+            raise TuidlError(
+                f"whiten: component {int(null[0]) + 1} of {k} has variance {var[null[0]]:.3g} "
+                f"(rounding noise: the training rows have only {rank} components with "
+                f"variance) and eps={self.eps:g} cannot bound the division; use pca k <= "
+                f"{max(rank, 1)}, or whiten eps > 0 (default 1e-5)"
+            )
+        self.eigenvalues_ = var
+        self.scale_ = 1.0 / np.sqrt(var + self.eps)
 
     def _transform(self, X, inplace):
         X, writable = _writable_float(X, inplace)

@@ -122,6 +122,7 @@ def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
             out.training = TrainingSpec()
         if out.training.epochs is None and out.training.iterations is None:
             out.training.epochs = DEFAULT_EPOCHS
+        _check_batch_rows(out, registry)
     targets = dataset_targets(registry.get("dataset", out.dataset.name))
     if targets is not None:  # declared: check now, not after the data is loaded
         check_targets(out, targets, registry)
@@ -151,6 +152,17 @@ def _check_chain(spec: Spec, registry: Any) -> None:
         Chain([registry.create("preprocessor", p.name, p.params) for p in spec.preprocess])
     except TuidlError as exc:
         raise TuidlError(f"preprocess: {exc}") from None
+
+
+def _check_batch_rows(spec: Spec, registry: Any) -> None:
+    """A model that declares ``min_batch_rows`` (batchnorm: 2) cannot train on smaller
+    batches; say so now, naming the fix, rather than failing every fold (the trainer's
+    :func:`~tuidl.experiment.trainer.check_batch_rows` holds the rule and the message)."""
+    from tuidl.experiment.trainer import check_batch_rows
+
+    model = registry.create("model", spec.model.name, spec.model.params)
+    batch_size = spec.training.batch_size
+    check_batch_rows(model, batch_size, batch_size)
 
 
 def point_spec(spec: Spec, point: dict[str, Any], registry: Any) -> Spec:

@@ -11,6 +11,10 @@
 - An epoch is ``max(N // batch_size, 1)`` iterations with replacement sampling (the classic
   recipe) and ``ceil(N / batch_size)`` with shuffled epochs (every row once per epoch).
 - ``batch_size = N`` with ``sampling = "epoch"`` is full-batch gradient descent; 1 is SGD.
+- A model may declare ``min_batch_rows`` (batchnorm needs 2: one row has no variance). With
+  shuffled epochs a last batch shorter than that joins the batch before it (101 rows in
+  batches of 50 make batches of 50 and 51); a ``batch_size`` or a training set smaller
+  than it raises :class:`TuidlError` before the first step.
 - Per epoch (and after the last iteration when it ends mid-epoch): train accuracy on a fixed
   sample of at most ``train_sample`` rows (a cheap progress signal: scoring all 49,000 rows
   every epoch would cost more than a tenth of an epoch), and validation accuracy.
@@ -34,6 +38,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from tuidl.errors import TuidlError
 
 FLUSH_SECONDS = 0.5
 SCORE_CHUNK = 5000  # rows per predict call when scoring: bounds the activations' memory
@@ -114,10 +120,32 @@ def predict(model: Any, X: np.ndarray, chunk: int = SCORE_CHUNK) -> np.ndarray:
     return np.concatenate([model.predict(X[i : i + chunk]) for i in range(0, len(X), chunk)])
 
 
-def iterations_per_epoch(n: int, batch_size: int, sampling: str) -> int:
+def iterations_per_epoch(n: int, batch_size: int, sampling: str, min_rows: int = 1) -> int:
+    """Steps per epoch; with ``sampling = "epoch"`` a last batch shorter than ``min_rows``
+    joins the one before it, so it is not a step of its own."""
     if sampling == "epoch":
+        full, rest = divmod(n, batch_size)
+        if full and 0 < rest < min_rows:
+            return full
         return max(math.ceil(n / batch_size), 1)
     return max(n // batch_size, 1)
+
+
+def check_batch_rows(model: Any, n: int, batch_size: int) -> int:
+    """The model's ``min_batch_rows`` (1 if it declares none); raise :class:`TuidlError`
+    when ``batch_size`` or the ``n`` training rows cannot give batches that large."""
+    need = int(getattr(model, "min_batch_rows", 1))
+    have = min(batch_size, n)
+    if have < need:
+        what = f"training.batch_size = {batch_size}" if batch_size < need else f"{n} training row"
+        raise TuidlError(
+            f"{what}: this model needs at least {need} rows per training batch (batchnorm "
+            "normalizes by the batch's variance, which a single row does not have); "
+            f"set training.batch_size >= {need}"
+            + ("" if batch_size < need else " and train on more rows")
+            + ", or turn batchnorm off"
+        )
+    return need
 
 
 def train(
@@ -144,11 +172,13 @@ def train(
 
     ``X_val``/``y_val`` may be ``None`` (the final retrain): then there is no early stopping
     or keep-best and ``val_acc`` is ``None``. Raises :class:`Cancelled` when ``cancel()`` is
-    true; never raises for a diverging loss (that is a result).
+    true; never raises for a diverging loss (that is a result). Raises :class:`TuidlError`
+    before the first step when the model's ``min_batch_rows`` cannot be met.
     """
     sink = sink or NullSink()
     n = len(X)
-    ipe = iterations_per_epoch(n, batch_size, sampling)
+    min_rows = check_batch_rows(model, n, batch_size)
+    ipe = iterations_per_epoch(n, batch_size, sampling, min_rows)
     total = iterations if iterations is not None else max(round((epochs or 1.0) * ipe), 1)
     has_val = X_val is not None and y_val is not None and len(y_val) > 0
     sample_rng = np.random.default_rng(rng.integers(2**63))
@@ -177,8 +207,11 @@ def train(
             if sampling == "epoch":
                 if perm is None or pos >= n:
                     perm, pos = rng.permutation(n), 0
-                idx = perm[pos : pos + batch_size]
-                pos += batch_size
+                end = pos + batch_size
+                if end < n and n - end < min_rows:
+                    end = n  # the short remainder joins this batch (see iterations_per_epoch)
+                idx = perm[pos:end]
+                pos = end
             else:
                 idx = rng.choice(n, batch_size)
             loss, grads = model.loss(X[idx], y[idx])
