@@ -123,3 +123,40 @@ async def test_errors_read_as_errors_without_colour(registry, store_path, monkey
         await pilot.pause()
         text = screen_text(app)
         assert "✗ " in text and "allowed: an int >= 1" in text
+
+
+async def test_quit_asks_first_when_the_spec_has_unsaved_changes(
+    registry, store_path, tmp_path, monkeypatch
+):
+    from tuidl.tui.screens.confirm import ConfirmScreen
+
+    monkeypatch.chdir(tmp_path)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.doc.set_param("cv", "folds", 3)
+        app.modified = True
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.is_running
+        assert "unsaved changes" in screen_text(app)
+        await pilot.press("escape")  # stay
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen) and app.is_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("s")  # save, then quit
+        await pilot.pause()
+        await pilot.press("enter")  # the path prompt's default name
+        await pilot.pause(0.3)
+    assert (tmp_path / "experiment.toml").exists()
+    assert not app.is_running
+
+
+async def test_quit_without_changes_just_quits(registry, store_path):
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert not app.is_running

@@ -366,7 +366,25 @@ class WorkbenchApp(App[None]):
         elif action == "use":
             self._load_params(run_id, trial)
 
-    def action_save(self) -> None:
+    async def action_quit(self) -> None:
+        """ctrl+q: quit, but ask first when the spec has unsaved changes."""
+        if not (self.ready and self.modified):
+            self.exit()
+            return
+        from tuidl.tui.screens.confirm import ConfirmScreen
+
+        def answered(answer: str | None) -> None:
+            if answer == "quit":
+                self.exit()
+            elif answer == "save":
+                self.action_save(then_quit=True)
+
+        name = self.spec_path.name if self.spec_path else "the untitled spec"
+        question = f"{name} has unsaved changes. Runs are kept either way."
+        answers = [("save", "s", "Save, then quit"), ("quit", "q", "Quit without saving")]
+        self.push_screen(ConfirmScreen(question, answers), answered)
+
+    def action_save(self, then_quit: bool = False) -> None:
         if not self.ready:
             return
         from tuidl.tui.screens.path_prompt import PathPrompt
@@ -374,6 +392,8 @@ class WorkbenchApp(App[None]):
         def chosen(path: str | None) -> None:
             if path:
                 self._save(path)
+                if then_quit and not self.modified:
+                    self.exit()
 
         default = str(self.spec_path) if self.spec_path else "experiment.toml"
         self.push_screen(PathPrompt("Save the spec as TOML", default), chosen)
