@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import sys
 import tarfile
 import threading
 from pathlib import Path
@@ -160,15 +161,18 @@ def test_unsafe_members_refused(server, tmp_path, member, message):
     assert _leftovers(dest) == ["cifar-10-python.tar.gz"]
 
 
-def test_cli_fetch_shows_progress(server, archive_bytes, tmp_path, capsys):
+def test_cli_fetch_shows_progress(server, archive_bytes, tmp_path, capsys, monkeypatch):
     md5 = server.serve(archive_bytes)
-    code = main(
-        ["data", "fetch", "cifar10", "--dest", str(tmp_path), "--url", server.url, "--md5", md5]
-    )
+    argv = ["data", "fetch", "cifar10", "--url", server.url, "--md5", md5, "--dest"]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # the bar is for a terminal
+    code = main([*argv, str(tmp_path)])
     out, err = capsys.readouterr()
     assert code == 0
     assert "cifar10 is ready in" in out
     assert "\r[" in err and "100%" in err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # a log or pipe: no bar
+    assert main([*argv, str(tmp_path / "again")]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_cli_info(server, archive_bytes, tmp_path, capsys):

@@ -110,7 +110,8 @@ def describe(dataset) -> str:
 
 
 class ProgressBar:
-    """``done/total`` bytes as one self-overwriting line (``\\r``) on a terminal stream."""
+    """``done/total`` bytes as one self-overwriting line (``\\r``) on a terminal stream;
+    nothing when the stream is not a terminal."""
 
     def __init__(self, stream: TextIO, width: int = 30) -> None:
         self.stream = stream
@@ -120,6 +121,8 @@ class ProgressBar:
         self.shown = False
 
     def __call__(self, done: int, total: int | None) -> None:
+        if not self.stream.isatty():  # a log or a pipe would get a line per redraw
+            return
         now = time.monotonic()
         if self.shown and now - self.last < 0.1 and done != total:
             return  # redrawing for every 1 MiB chunk would flood a slow terminal
