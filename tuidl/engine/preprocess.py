@@ -386,12 +386,12 @@ class Whitening(Step):
         _rows_shape(self, X.shape[1:])
         n, k = X.shape
         if k > n - 1:
+            null = f"component {k} has" if k == n else f"components {n} to {k} have"
             raise TuidlError(
                 f"whiten: pca keeps {k} components, but {n} training rows, once centred, span "
-                f"at most {n - 1} dimensions, so components {n} to {k} have no variance and "
-                f"whitening would divide them by ~0 (rows outside the training span would come "
-                f"out near 1e15); use pca k <= {max(n - 1, 1)} (or pca variance < 1), or train "
-                "on more rows"
+                f"at most {n - 1} dimensions, so {null} no variance and whitening would "
+                "divide by ~0 (rows outside the training span would come out near 1e15); "
+                f"use pca k <= {max(n - 1, 1)} (or pca variance < 1), or train on more rows"
             )
         var = _column_var(X, _column_mean(X))
         top = float(var.max(initial=0.0))
