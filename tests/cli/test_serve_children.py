@@ -195,3 +195,51 @@ def test_a_child_hears_of_its_parent_s_death_within_seconds(mode):
             parent.kill()
         if kid is not None and alive(kid):
             os.kill(kid, signal.SIGKILL)
+
+
+# A Textual app on ServeDriver whose event loop blocks once it is up: SIGTERM cannot reach it
+# through the loop (Textual's own WebDriver never exits then), the driver's own handler can.
+WEDGED_APP = textwrap.dedent(
+    """
+    import os, sys, time
+    os.environ["TEXTUAL_DRIVER"] = "tuidl.cli.serve_driver:ServeDriver"
+    from textual.app import App
+
+    class Wedged(App):
+        def on_mount(self):
+            self.set_timer(0.3, self.block)
+
+        def block(self):
+            open(sys.argv[1], "w").close()
+            time.sleep(600)
+
+    Wedged().run()
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["sigterm", "end of input"])
+def test_a_workbench_whose_loop_is_blocked_still_ends(tmp_path, how):
+    up = tmp_path / "up"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with (tmp_path / "out").open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WEDGED_APP, str(up)],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=out,
+            env=env,
+            start_new_session=True,  # as the server starts it: the group it may kill is its own
+        )
+    try:
+        wait_for(up.exists, 60, "the app blocking its loop")
+        if how == "sigterm":
+            proc.send_signal(signal.SIGTERM)
+        else:
+            proc.stdin.close()
+        assert wait_gone([proc.pid], 5) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=5)

@@ -32,30 +32,35 @@ def kill_own_group() -> None:
 
 
 class ServeDriver(WebDriver):
-    _ending = False
     _loop: asyncio.AbstractEventLoop | None = None
+    _timer: threading.Timer | None = None
 
     def start_application_mode(self) -> None:
         self._loop = asyncio.get_running_loop()
         super().start_application_mode()
-        for sig in (signal.SIGTERM, signal.SIGHUP):  # replaces WebDriver's plain exit request
-            self._loop.add_signal_handler(sig, self.end)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            # A plain handler, not the loop's (which WebDriver installed): it runs between any
+            # two bytecodes of the main thread, so a busy or blocked event loop cannot hold
+            # it up, and the timer it arms runs in a thread of its own.
+            self._loop.remove_signal_handler(sig)
+            signal.signal(sig, lambda signum, frame: self.end())
 
     def run_input_thread(self) -> None:
         try:
             super().run_input_thread()
         finally:
             # The input ended without stop_application_mode: the server closed our stdin.
-            if not self.exit_event.is_set() and self._loop is not None:
-                with contextlib.suppress(RuntimeError):  # the loop is already closed
-                    self._loop.call_soon_threadsafe(self.end)
+            if not self.exit_event.is_set():
+                self.end()
 
     def end(self) -> None:
-        """Ask the app to exit; SIGKILL the process group if it has not after GRACE_S."""
-        if self._ending:
+        """Ask the app to exit; SIGKILL the process group if it has not after GRACE_S.
+        Safe from any thread and from a signal handler; only the first call counts."""
+        if self._timer is not None:
             return
-        self._ending = True
-        timer = threading.Timer(GRACE_S, kill_own_group)
-        timer.daemon = True
-        timer.start()
-        self._app.post_message(messages.ExitApp())
+        self._timer = threading.Timer(GRACE_S, kill_own_group)
+        self._timer.daemon = True
+        self._timer.start()
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                self._loop.call_soon_threadsafe(self._app.post_message, messages.ExitApp())
