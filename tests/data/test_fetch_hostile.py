@@ -282,3 +282,22 @@ def test_corrupt_archive_is_one_error(tmp_path):
     with pytest.raises(TuidlError, match=r"cannot extract it"):
         fetch("cifar10", dest, url=NO_SERVER, md5=md5)
     assert sorted(os.listdir(dest)) == [ARCHIVE]
+
+
+def test_too_many_members_or_bytes_refused(tmp_path, monkeypatch):
+    """A gzip bomb must not fill the disk: the limits are checked from the headers first
+    (lowered here so a small archive shows them)."""
+    from tuidl.data import safe_tar
+
+    root, dest, md5 = _setup(tmp_path, _good())
+    before = _snapshot(root)
+    monkeypatch.setattr(safe_tar, "MAX_MEMBERS", 3)
+    with pytest.raises(TuidlError, match=r"refused: it holds more than 3 members"):
+        fetch("cifar10", dest, url=NO_SERVER, md5=md5)
+    monkeypatch.setattr(safe_tar, "MAX_MEMBERS", 100)
+    monkeypatch.setattr(safe_tar, "MAX_BYTES", 10)
+    with pytest.raises(
+        TuidlError, match=r"refused: its files would take 28 bytes, more than the 10 "
+    ):
+        fetch("cifar10", dest, url=NO_SERVER, md5=md5)
+    assert _snapshot(root) == before

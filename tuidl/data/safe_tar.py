@@ -10,7 +10,8 @@ each of them itself:
    names and names with a ``..`` component; names with a backslash or a control
    character; components longer than 255 bytes or names longer than 1,024; members
    outside the one expected top folder; a name that appears twice; a name that is both a
-   file and a folder (``a`` a file, then ``a/b``).
+   file and a folder (``a`` a file, then ``a/b``); more than 10,000 members or more than
+   4 GiB of file contents in all.
 2. Each folder is made with ``mkdir`` and each file with ``O_CREAT | O_EXCL | O_NOFOLLOW``,
    walking from the root folder one component at a time through directory descriptors
    opened with ``O_NOFOLLOW``; before each file is created the resolved path of its
@@ -32,6 +33,10 @@ from tuidl.errors import TuidlError
 
 MAX_COMPONENT_BYTES = 255  # NAME_MAX on Linux and macOS
 MAX_NAME_CHARS = 1024
+# A dataset archive holds a handful of files (CIFAR-10: 8, 178 MiB unpacked). Far more
+# members, or far more bytes, is a hostile archive (a gzip bomb filling the disk).
+MAX_MEMBERS = 10_000
+MAX_BYTES = 4 << 30
 _CHUNK = 1 << 20
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -51,7 +56,14 @@ def extract_tree(archive: Path, root: Path, folder: str) -> Path:
     src = str(archive)
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
+            members = []
+            for member in tar:
+                members.append(member)
+                if len(members) > MAX_MEMBERS:
+                    raise TuidlError(
+                        f"{src}: refused: it holds more than {MAX_MEMBERS:,} members; a "
+                        "dataset archive holds a handful of files"
+                    )
             plan = check_members(members, folder, src)
             real_root = os.path.realpath(root)
             for member, parts in plan:
@@ -100,6 +112,12 @@ def check_members(
         (folders if m.isdir() else files).add(parts)
         folders.update(parts[:i] for i in range(1, len(parts)))
         plan.append((m, parts))
+    total = sum(m.size for m in members if m.isreg())
+    if total > MAX_BYTES:
+        raise TuidlError(
+            f"{archive}: refused: its files would take {total:,} bytes, more than the "
+            f"{MAX_BYTES:,} a dataset archive may unpack to"
+        )
     clash = files & folders
     if clash:
         name = "/".join(sorted(clash)[0])
