@@ -25,7 +25,11 @@ Worker processes:
 - load their own registry from the environment, which includes ``--plugin`` paths
   (``TUIDL_PLUGINS``, see :func:`tuidl.plugins.manager.set_plugin_paths`);
 - ignore SIGINT: Ctrl+C reaches the parent, which sets a shared event that every worker's
-  trainer checks each iteration.
+  trainer checks each iteration;
+- end with the runner: a runner killed hard (``kill -9``) takes its workers with it (see
+  :func:`tuidl.experiment.lifetime.watch_parent`), so none is left waiting for work;
+- let a storage error (:class:`~tuidl.errors.StorageError`: a full disk) through: it
+  stops the run, it does not fail the unit's trials.
 """
 
 from __future__ import annotations
@@ -42,8 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from tuidl.errors import TuidlError
+from tuidl.experiment.features import drop_fold
+from tuidl.experiment.lifetime import watch_parent
 from tuidl.experiment.trainer import Cancelled
-from tuidl.experiment.work import Context, Data, FoldResult, Unit, Worker, drop_fold
+from tuidl.experiment.work import Context, Data, FoldResult, Unit, Worker
 
 BLAS_ENV = (
     "OMP_NUM_THREADS",
@@ -128,7 +134,9 @@ class SerialExecutor:
 _worker: Worker | None = None
 
 
-def _init_worker(context: Context, cancel_event: Any) -> None:
+def _init_worker(context: Context, cancel_event: Any, parent_pid: int) -> None:
+    # first: a runner killed while this worker starts must not leave it behind
+    watch_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         # spawned with SIGINT blocked (see _sigint_deferred): now that it is ignored, a
@@ -216,7 +224,7 @@ class ProcessExecutor:
                 max_workers=self.workers,
                 mp_context=mp,
                 initializer=_init_worker,
-                initargs=(self.context, event),
+                initargs=(self.context, event, os.getpid()),
             )
         try:
             while True:

@@ -28,10 +28,19 @@ Cancellation (Ctrl+C, or ``cancel()`` turning true) stops cleanly: finished fold
 stored, the run is marked ``interrupted`` and :func:`resume` completes it. Errors a user can
 cause (a bad spec, missing data, too many folds) mark the run ``failed`` with the message
 and raise :class:`tuidl.TuidlError`.
+
+A full disk (the store's, or the temporary folder of the fold features: a
+:class:`~tuidl.errors.StorageError`) is no trial's failure: the run stops as
+``interrupted``, the fold being written is not stored, and :func:`resume` runs it again once
+there is space. A run is marked ``finished`` only when every trial has all its folds or is
+closed (diverged or failed) with its status stored; anything else is ``interrupted``, with a
+message naming what is missing. Runs killed hard leave no worker processes and no temporary
+folders behind for long (see :mod:`tuidl.experiment.lifetime`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -40,14 +49,15 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tuidl.errors import TuidlError
+from tuidl.errors import StorageError, TuidlError, is_storage_failure
+from tuidl.experiment.bookkeeping import Bookkeeping, Progress
 from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
 from tuidl.experiment.grid import plan
+from tuidl.experiment.lifetime import make_run_folder, remove_stale_run_folders
 from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import check_targets, is_learnable, validate
 from tuidl.experiment.store import Store, best_trial
@@ -95,21 +105,6 @@ def fold_memory_budget(environ: Mapping[str, str] | None = None) -> int:
             f"hold at once, a number above 0 (default {FOLD_MEMORY_BUDGET // 2**20})"
         )
     return int(mib * 2**20)
-
-
-@dataclass
-class Progress:
-    """Handed to the ``progress`` callback after every finished fold (and at the start)."""
-
-    run_id: int
-    done: int  # trial × fold pairs finished (stored), skipped ones included
-    total: int
-    elapsed: float  # seconds in this session
-    eta: float | None  # seconds left, from this session's pace
-    phase: str  # "cv", "final" or "done"
-    last: FoldResult | None = None
-    # why fewer worker processes run than were asked for (the fold budget), else ""
-    note: str = ""
 
 
 @dataclass
@@ -212,7 +207,7 @@ def load_data(spec: Spec, registry: Any) -> Data:
     )
 
 
-class _Execution:
+class _Execution(Bookkeeping):
     def __init__(self, run_id, run, store, workers, registry, progress, cancel) -> None:
         self.run_id = run_id
         self.store = store
@@ -237,6 +232,21 @@ class _Execution:
     # -- the whole run -----------------------------------------------------------------------
 
     def execute(self) -> RunOutcome:
+        """Run what is missing; a full disk on the way stops the run as interrupted."""
+        try:
+            return self._execute()
+        except StorageError as exc:
+            return self._interrupted(str(exc))
+        except OSError as exc:
+            if not is_storage_failure(exc):
+                raise
+            return self._interrupted(
+                f"cannot write the run's temporary files in {tempfile.gettempdir()} "
+                f"({exc.strerror or exc}); free space there (or set TMPDIR to a bigger disk)"
+            )
+
+    def _execute(self) -> RunOutcome:
+        remove_stale_run_folders()  # what runs killed hard left behind (not live runs')
         data = load_data(self.spec, self.registry)
         make_folds(self.spec, data.y_pool, len(data.y_val), self.seed)  # too many folds: raise
         self.store.start_run(
@@ -250,7 +260,7 @@ class _Execution:
         try:
             self.processes, self.max_folds = self._parallelism(data, trials)
             if self.processes > 1:
-                tmp = Path(tempfile.mkdtemp(prefix="tuidl-run-"))
+                tmp = make_run_folder()
                 data.save(tmp)
                 del data
                 data = Data.load(tmp)  # the parent maps the files too, for the retrain
@@ -333,16 +343,26 @@ class _Execution:
                 )
         return processes, max_folds
 
-    def _interrupted(self) -> RunOutcome:
+    def _interrupted(self, reason: str = "") -> RunOutcome:
+        """Mark the run interrupted (resumable). ``reason``: why, when it was not a cancel
+        (a full disk, work left over); the message then leads with it. On a full disk the
+        status itself may not be writable: the run then stays marked running, which a
+        resume (or ``tuidl cancel``) handles like a killed run."""
         total = self.plan.num_tasks
         message = (
             f"interrupted after {self.done} of {total} folds; finished folds are stored. "
             f"Resume with: tuidl run --resume {self.run_id} --store {self.store.path}"
         )
-        self.store.set_status(self.run_id, "interrupted", message)
+        if reason:
+            message = f"stopped: {reason}; {message}"
+        with contextlib.suppress(StorageError):  # see above: the caller gets the message
+            self.store.set_status(self.run_id, "interrupted", message)
         return RunOutcome(self.run_id, "interrupted", message)
 
     def _final(self, worker: Worker) -> RunOutcome:
+        missing = self._missing()
+        if missing:  # the executor stopped early (it should not): never a finished run
+            return self._interrupted(f"work left after the trials ran: {missing}")
         run = self.store.get_run(self.run_id)
         best = best_trial(run["trials"])
         if best is None:
@@ -371,31 +391,14 @@ class _Execution:
             fit_seconds=result.fit_seconds,
             metrics=test.get("metrics"),
         )
+        missing = self._missing()
+        if missing:  # checked again from the store: finished means nothing pending
+            return self._interrupted(f"work left after the retrain: {missing}")
         self.store.set_status(self.run_id, "finished")
         self._report("done")
         return RunOutcome(self.run_id, "finished", "")
 
     # -- bookkeeping -------------------------------------------------------------------------
-
-    def _load_done(self) -> None:
-        for (trial, fold), r in self.store.done_folds(self.run_id).items():
-            self.results.setdefault(trial, {})[fold] = r
-            if r["status"] != "ok":
-                self.closed.add(trial)
-        self.done_at_start = self._count_done()
-        self.done = self.done_at_start
-
-    def _count_done(self) -> int:
-        n = 0
-        for t in self.plan.trials:
-            if t.index in self.closed:
-                n += self.plan.num_folds
-            else:
-                n += len(self.results.get(t.index, {}))
-        return n
-
-    def _pending_count(self) -> int:
-        return self.plan.num_tasks - self.done
 
     def _units(self, specs: list[Spec]) -> Iterator[Unit]:
         """Fold-major units; within a fold, trials sharing a preprocessing chain are
@@ -429,79 +432,6 @@ class _Execution:
             return False
         model = self.registry.create("model", s.model.name, s.model.params)
         return callable(getattr(model, "predict_many", None))
-
-    def _should_run(self, unit: Unit) -> Unit | None:
-        left = tuple(t for t in unit.trials if t not in self.closed)
-        if len(left) != len(unit.trials):
-            self.done += len(unit.trials) - len(left)  # skipped folds of closed trials
-        return Unit(unit.fold, left) if left else None
-
-    def _on_result(self, results: list[FoldResult]) -> None:
-        for r in results:
-            if r.trial in self.closed:
-                continue
-            self.store.record_fold(
-                self.run_id,
-                r.trial,
-                r.fold,
-                status=r.status,
-                score=r.score,
-                train_acc=r.train_acc,
-                fit_seconds=r.fit_seconds,
-                message=r.message,
-            )
-            self.results.setdefault(r.trial, {})[r.fold] = r
-            self.done += 1
-            if r.status != "ok":
-                self.closed.add(r.trial)
-                self.done += self.plan.num_folds - len(self.results[r.trial])
-                self._finish_trial(r.trial, r.status, r.message)
-            elif len(self.results[r.trial]) == self.plan.num_folds:
-                self._finish_trial(r.trial, "ok", "")
-            self._report("cv", r)
-
-    def _finish_trial(self, trial: int, status: str, message: str) -> None:
-        rs = [_as_dict(r) for r in self.results.get(trial, {}).values()]
-        scores = [r["score"] for r in rs if r["status"] == "ok" and r["score"] is not None]
-        train = [r["train_acc"] for r in rs if r["train_acc"] is not None]
-        secs = [r["fit_seconds"] for r in rs if r["fit_seconds"] is not None]
-        ok = status == "ok" and scores
-        self.store.finish_trial(
-            self.run_id,
-            trial,
-            status=status,
-            message=message,
-            mean=float(np.mean(scores)) if ok else None,
-            std=float(np.std(scores)) if ok else None,  # population std, as the classic plot
-            train_acc=float(np.mean(train)) if train else None,
-            fit_seconds=float(np.sum(secs)) if secs else None,
-        )
-
-    def _report(self, phase: str, last: FoldResult | None = None) -> None:
-        if self.progress is None:
-            return
-        elapsed = time.perf_counter() - self.started
-        ran = self.done - self.done_at_start
-        left = self.plan.num_tasks - self.done
-        eta = elapsed / ran * left if ran > 0 else None
-        if phase == "done":
-            eta = 0.0
-        self.progress(
-            Progress(
-                self.run_id, self.done, self.plan.num_tasks, elapsed, eta, phase, last, self.note
-            )
-        )
-
-
-def _as_dict(r: FoldResult | dict) -> dict:
-    if isinstance(r, dict):
-        return r
-    return {
-        "status": r.status,
-        "score": r.score,
-        "train_acc": r.train_acc,
-        "fit_seconds": r.fit_seconds,
-    }
 
 
 def _without_k(spec: Spec) -> str:

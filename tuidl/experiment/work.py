@@ -46,7 +46,18 @@ from typing import Any
 
 import numpy as np
 
-from tuidl.errors import TuidlError
+from tuidl.errors import StorageError, TuidlError, is_storage_failure
+from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-exported
+    allocate_npy,
+    build_chain,
+    drop_fold,  # noqa: F401
+    feature_bytes_per_row,  # noqa: F401
+    file_allocator,
+    fold_tag,
+    storage_error,
+    take,
+    transform_blocks,
+)
 from tuidl.experiment.grid import Fold, kfold_indices, plan
 from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import is_learnable, point_spec, validate
@@ -95,9 +106,18 @@ class Data:
     class_names: list[str] = field(default_factory=list)
 
     def save(self, folder: Path) -> None:
-        """Write each array once as ``.npy`` so worker processes can memory-map them."""
+        """Write each array once as ``.npy`` so worker processes can memory-map them. A
+        full disk raises ``OSError`` (ENOSPC): the files are allocated before they are
+        written (see :func:`~tuidl.experiment.features.allocate_npy`)."""
         for name in ARRAYS:
-            np.save(folder / f"{name}.npy", getattr(self, name))
+            arr = getattr(self, name)
+            if arr.size == 0:  # nothing to map (an empty file cannot be mapped)
+                np.save(folder / f"{name}.npy", arr)
+                continue
+            out = allocate_npy(folder / f"{name}.npy", arr.shape, arr.dtype)
+            out[...] = arr
+            out.flush()
+            del out
         (folder / "class_names.json").write_text(json.dumps(self.class_names))
 
     @classmethod
@@ -235,16 +255,18 @@ class Worker:
         Xtr_src, tr_rows, ytr, Xev_src, ev_rows, yev = self._rows(fold)
         chain = build_chain(spec, self.registry)
         try:
-            chain.fit(_take(Xtr_src, tr_rows))
-            Xtr = _transform_blocks(
+            chain.fit(take(Xtr_src, tr_rows))
+            Xtr = transform_blocks(
                 chain, Xtr_src, tr_rows, lambda sh, dt: allocate("train", sh, dt)
             )
-            Xev = _transform_blocks(
-                chain, Xev_src, ev_rows, lambda sh, dt: allocate("eval", sh, dt)
-            )
+            Xev = transform_blocks(chain, Xev_src, ev_rows, lambda sh, dt: allocate("eval", sh, dt))
+        except StorageError:
+            raise
         except TuidlError as exc:
             raise TuidlError(f"preprocess: {exc}") from None
         except Exception as exc:
+            if is_storage_failure(exc):
+                raise storage_error(exc, self.context.data_dir) from None
             raise TuidlError(
                 f"preprocess ({', '.join(p.name for p in spec.preprocess)}) failed: "
                 f"{type(exc).__name__}: {exc}"
@@ -270,18 +292,18 @@ class Worker:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 if not (folder / f"{tag}.done").exists():
-
-                    def allocate(part, shape, dtype):
-                        return np.lib.format.open_memmap(
-                            folder / f"{tag}.{part}.npy", mode="w+", dtype=dtype, shape=shape
-                        )
-
-                    Xtr, _, Xev, _ = self._build(spec, fold, allocate)
-                    for arr in (Xtr, Xev):
-                        if isinstance(arr, np.memmap):
-                            arr.flush()
-                    del Xtr, Xev
-                    (folder / f"{tag}.done").touch()
+                    try:
+                        Xtr, _, Xev, _ = self._build(spec, fold, file_allocator(folder, tag))
+                        for arr in (Xtr, Xev):
+                            if isinstance(arr, np.memmap):
+                                arr.flush()
+                        del Xtr, Xev
+                        (folder / f"{tag}.done").touch()
+                    except BaseException:
+                        # a half-written fold (a full disk) gives its space back at once
+                        for part in ("train", "eval"):
+                            (folder / f"{tag}.{part}.npy").unlink(missing_ok=True)
+                        raise
                 Xtr = np.load(folder / f"{tag}.train.npy", mmap_mode="r")
                 Xev = np.load(folder / f"{tag}.eval.npy", mmap_mode="r")
             finally:
@@ -295,7 +317,9 @@ class Worker:
 
     def run(self, unit: Unit) -> list[FoldResult]:
         """Compute a unit; a failure becomes a ``failed`` result naming the error (the run
-        goes on); :class:`~tuidl.experiment.trainer.Cancelled` propagates."""
+        goes on); :class:`~tuidl.experiment.trainer.Cancelled` propagates, and so does a
+        :class:`~tuidl.errors.StorageError` (a full disk while writing the fold's features
+        or its curves), which stops the run instead of failing the trials."""
         start = time.perf_counter()
         try:
             spec = self.trials[unit.trials[0]]
@@ -303,13 +327,15 @@ class Worker:
             if is_learnable(spec, self.registry):
                 return [self._train(t, unit.fold, Xtr, ytr, Xev, yev) for t in unit.trials]
             return self._fit(unit, Xtr, ytr, Xev, yev, start)
-        except Cancelled:
-            raise
+        except (Cancelled, StorageError):
+            raise  # a full disk stops the run; it is not this trial's failure
         except TuidlError as exc:
             message = str(exc)
         except MemoryError:
             message = "out of memory; use fewer workers (--workers) or a smaller split"
         except Exception as exc:
+            if is_storage_failure(exc):
+                raise storage_error(exc, self.context.data_dir) from None
             tb = traceback.extract_tb(exc.__traceback__)[-1:]
             where = f" (at {Path(tb[0].filename).name}:{tb[0].lineno})" if tb else ""
             message = f"{type(exc).__name__}: {exc}{where}"
@@ -468,93 +494,6 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
     raise TypeError(f"{type(value).__name__} is not a number, string, list or dict")
-
-
-def build_chain(spec: Spec, registry: Any) -> Any:
-    """The spec's preprocessing steps as an engine :class:`~tuidl.engine.preprocess.Chain`
-    (which checks the order, e.g. whiten right after pca, and transforms in place the
-    arrays it created itself)."""
-    from tuidl.engine.preprocess import Chain
-
-    steps = [registry.create("preprocessor", p.name, p.params) for p in spec.preprocess]
-    return Chain(steps)
-
-
-TRANSFORM_BLOCK = 4096  # rows per chain.transform call when building a fold
-
-
-def _transform_blocks(chain: Any, X: np.ndarray, rows: np.ndarray | None, allocate):
-    """``chain.transform(X[rows])`` in blocks of rows, written into
-    ``allocate(shape, dtype)``: the output exists once and the temporaries stay one block
-    in size. ``rows`` ``None`` means every row of ``X``."""
-    n = len(X) if rows is None else len(rows)
-
-    def block(i: int) -> np.ndarray:
-        j = i + TRANSFORM_BLOCK
-        return chain.transform(X[i:j] if rows is None else X[rows[i:j]])
-
-    first = np.asarray(block(0))
-    out = allocate((n, *first.shape[1:]), first.dtype)
-    out[: len(first)] = first
-    del first
-    for i in range(TRANSFORM_BLOCK, n, TRANSFORM_BLOCK):
-        out[i : i + TRANSFORM_BLOCK] = block(i)
-    return out
-
-
-def fold_tag(spec: Spec, fold: int) -> str:
-    """The name of a shared fold's files: one per (preprocessing chain, fold)."""
-    import hashlib
-
-    return hashlib.sha1(f"{spec.preprocess_key}|{fold}".encode()).hexdigest()[:16]
-
-
-def drop_fold(data_dir: str | Path, tag: str) -> None:
-    """Delete a shared fold's files (the executor, once no unit needs them). Waits for the
-    fold's lock, so a build in progress finishes first; a worker still mapping the files
-    keeps its pages until it lets go (see :meth:`Worker.release`)."""
-    import fcntl
-
-    folder = Path(data_dir) / "folds"
-    if not (folder / f"{tag}.lock").exists():
-        return
-    with open(folder / f"{tag}.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            (folder / f"{tag}.done").unlink(missing_ok=True)
-            for part in ("train", "eval"):
-                (folder / f"{tag}.{part}.npy").unlink(missing_ok=True)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def feature_bytes_per_row(spec: Spec, registry: Any, X: np.ndarray) -> int:
-    """An estimate, before any data flows, of one row's size after the spec's chain: the
-    chain's ``output_shape`` (the input row's size where a step only knows it after
-    fitting), in the dtype the steps declare (``dtype``), else float32 for integer input
-    (what the built-in steps cast pixels to) and the input's float dtype otherwise."""
-    row = tuple(X.shape[1:])
-    dtype = np.dtype(X.dtype)
-    try:
-        chain = build_chain(spec, registry)
-        shape = chain.output_shapes(row)[-1][1] if chain.steps else row
-        for step in chain.steps:
-            declared = getattr(step, "dtype", None)
-            if declared is not None:
-                dtype = np.dtype(declared)
-            elif dtype.kind != "f":
-                dtype = np.dtype(np.float32)
-    except Exception:
-        shape, dtype = row, np.dtype(np.float64)
-    if None in shape:
-        shape = row
-    return int(math.prod(shape)) * dtype.itemsize
-
-
-def _take(X: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    """Rows of ``X`` (all of them, uncopied, for ``None``). The chain never writes to its
-    input, so the split's arrays (views or memory maps) are safe to pass as they are."""
-    return X if rows is None else np.asarray(X[rows])
 
 
 class StoreSink:
