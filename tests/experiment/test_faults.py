@@ -556,3 +556,15 @@ def test_fold_memory_helpers_still_reach_the_feature_module():
     from tuidl.experiment import work
 
     assert work.fold_tag is features.fold_tag and work.drop_fold is features.drop_fold
+
+
+def test_a_full_disk_on_a_dask_worker_stops_the_run_rather_than_failing_the_unit():
+    from tuidl.experiment.dask_executor import DaskExecutor
+
+    class Future:
+        def result(self):
+            raise StorageError("cannot write the run store 'x' (database or disk is full)")
+
+    executor = DaskExecutor.__new__(DaskExecutor)  # _result needs no client
+    with pytest.raises(StorageError, match="disk is full"):
+        executor._result(Future(), Unit(0, (0,)))

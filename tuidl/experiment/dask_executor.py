@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from tuidl.errors import TuidlError
+from tuidl.errors import StorageError, TuidlError
 from tuidl.experiment.runner import Progress, RunOutcome, _Execution, _registry
 from tuidl.experiment.trainer import Cancelled
 from tuidl.experiment.work import Context, Data, FoldResult, Unit, Worker
@@ -271,6 +271,8 @@ class DaskExecutor:
     def _result(self, fut: Any, unit: Unit) -> list[FoldResult] | None:
         try:
             return fut.result()
+        except StorageError:
+            raise  # a full disk where a worker writes: the run stops as interrupted
         except Exception as exc:
             name = type(exc).__name__
             what = f"fold {unit.fold + 1} of trial(s) {', '.join(str(t) for t in unit.trials)}"
