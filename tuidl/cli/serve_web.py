@@ -188,7 +188,10 @@ class GuardedServer(Server):
 
         @web.middleware
         async def guard(request: web.Request, handler):
-            if request.path.startswith("/static/"):  # textual-serve's own public files
+            resource = request.match_info.route.resource
+            if resource is not None and resource.name == "static":
+                # textual-serve's own public files; asked of the router, not of the path, so
+                # no spelling of a path can reach another handler through this door.
                 return await handler(request)
             refused, by_query = self.authorized(request)
             if refused:
