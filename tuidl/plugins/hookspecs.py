@@ -4,6 +4,7 @@ Every hook takes one argument, ``register``: call it once per component, with a
 :class:`tuidl.plugins.Component` whose ``kind`` matches the hook. Built-in components are
 registered through exactly these hooks. A hook that raises, or registers something invalid,
 marks its whole plugin as failed (nothing from it is used) and every other plugin still loads.
+What each factory returns is typed in :mod:`tuidl.api` (one ``Protocol`` per kind).
 
 ``docs/plugins.md`` is generated from this module; a test keeps the two in sync.
 """
@@ -22,6 +23,8 @@ def register_datasets(register):
     The factory takes the validated params (for example ``path``) and returns a
     ``tuidl.data.Dataset``: ``X_train`` (N, ...) and ``y_train`` (N,) int64, optional
     ``X_test``/``y_test`` for an official test part, ``class_names`` and ``image_shape``.
+    Build it with ``tuidl.data.dataset.checked(name, source, X_train, y_train, X_test=None,
+    y_test=None, class_names=None)``, which validates the arrays (``tuidl.api.Dataset``).
     Loading problems (missing or corrupt files) raise ``tuidl.TuidlError`` naming the file.
     """
 
@@ -32,7 +35,8 @@ def register_preprocessors(register):
 
     The factory returns an object with ``fit(X) -> self`` (called with training rows only),
     ``transform(X) -> X'`` (never refits) and ``output_shape(input_shape) -> tuple`` giving
-    the per-row shape after the step, so a chain can report shapes before any data flows.
+    the per-row shape after the step, so a chain can report shapes before any data flows
+    (``tuidl.api.Preprocessor``).
     """
 
 
@@ -44,7 +48,9 @@ def register_models(register):
     ``predict(X)``), like kNN, or trained by tuidl's minibatch loop (``learnable = True``):
     ``setup(input_dim, num_classes, loss, init, rng)``, a ``params`` dict of arrays,
     ``loss(X, y) -> (loss, grads)`` including regularization, ``scores(X)`` and
-    ``predict(X)``. See ``tuidl.engine.models`` for the full contract.
+    ``predict(X)``, ``get_state()``/``set_state()`` (``tuidl.api.FittedModel`` and
+    ``LearnableModel``). Name ``params`` keys as the built-ins do: weight matrices start
+    with ``W`` (``W1``), biases with ``b`` (``b1``); optimizers rely on it.
     """
 
 
@@ -58,6 +64,8 @@ def register_losses(register):
     ``output_dim(num_classes) -> K`` (usually ``num_classes``) and ``predict(scores) -> labels``.
     Optionally ``fit(X, y, num_classes)``: the trainer calls it with each fold's training
     rows before the model is set up (hierarchical softmax builds its class tree there).
+    The protocol and the other optional extensions: ``tuidl.api.Loss``, ``FitsData``,
+    ``PathLoss``, ``ReportsMetrics``.
     """
 
 
@@ -67,7 +75,7 @@ def register_initializers(register):
 
     The factory returns an object with ``weights(fan_in, fan_out, rng, dtype) -> W`` of
     shape (fan_in, fan_out) and ``bias(fan_out, dtype) -> b``; ``rng`` is a
-    ``numpy.random.Generator`` so that a seed fixes the result.
+    ``numpy.random.Generator`` so that a seed fixes the result (``tuidl.api.Initializer``).
     """
 
 
@@ -77,5 +85,8 @@ def register_optimizers(register):
 
     The factory returns an object with ``step(params, grads)`` that updates the arrays in
     ``params`` in place, keeping per-parameter state keyed by name, and ``end_epoch()``
-    which applies the per-epoch learning-rate decay. ``lr`` holds the current rate.
+    which applies the per-epoch learning-rate decay. ``lr`` holds the current rate. The
+    keys of ``params`` are the model's names: weight matrices start with ``W`` (``W``,
+    ``W1``, ...), biases with ``b``, batchnorm's scales and shifts are ``gamma1``/``beta1``;
+    ``tuidl.api.is_weight(key)`` tells weights from the rest (``tuidl.api.Optimizer``).
     """
