@@ -1,8 +1,11 @@
-"""The Plugins screen: every plugin (source, version, status, load error) and its components."""
+"""The Plugins screen: every plugin (source, version, status, load error) and its components,
+each with its help text (the factory's docstring), its params and its last contract-check
+failure; plugins switched off by TUIDL_LOAD_PLUGINS / TUIDL_DISABLE_PLUGINS and warnings about
+those variables are listed too."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,9 +27,10 @@ class PluginsScreen(Screen[None]):
     PluginsScreen Tree { height: 1fr; }
     """
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, checks: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.registry = registry
+        self.checks = checks if checks is not None else _check_results(registry)
 
     def compose(self) -> ComposeResult:
         failed = sum(1 for p in self.registry.plugins if p.status != "ok")
@@ -60,9 +64,20 @@ class PluginsScreen(Screen[None]):
             for w in info.warnings:
                 node.add_leaf(Text(f"warning: {w}", style="yellow"))
             for kind, comp in by_plugin.get(info.name, []):
+                failed = self.checks.get(f"{kind} {comp.key}", {})
                 c = node.add(
-                    Text.assemble((f"{kind} ", "dim"), (comp.key, "bold"), f"  {comp.summary}")
+                    Text.assemble(
+                        (f"{kind} ", "dim"),
+                        (comp.key, "bold"),
+                        f"  {comp.summary}",
+                        ("  CHECK FAILED", "bold red") if failed.get("status") == "failed" else "",
+                    )
                 )
+                if failed.get("status") == "failed":
+                    c.add_leaf(Text(f"CHECK FAILED: {failed.get('reason', '')}", style="red"))
+                if comp.help != comp.summary:
+                    for line in comp.help.splitlines():
+                        c.add_leaf(Text(line or " ", style="italic"))
                 for p in comp.params:
                     c.add_leaf(
                         Text.assemble(
@@ -74,7 +89,18 @@ class PluginsScreen(Screen[None]):
                     )
             if info.status == "ok" and not by_plugin.get(info.name):
                 node.add_leaf(Text("(no components)", style="dim"))
+        for name, why in sorted(reg.disabled.items()):
+            tree.root.add_leaf(Text.assemble((name, "bold"), (f"  not loaded: {why}", "dim")))
+        for w in reg.warnings:
+            tree.root.add_leaf(Text(f"warning: {w}", style="yellow"))
         return tree
 
     def on_mount(self) -> None:
         self.query_one(Tree).focus()
+
+
+def _check_results(registry: Registry) -> dict[str, Any]:
+    """The last ``tuidl plugins check`` results for what is loaded (never raises)."""
+    from tuidl.plugins.contract import load_check_results
+
+    return load_check_results(registry)
