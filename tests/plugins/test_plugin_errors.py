@@ -6,6 +6,9 @@ component reaches every listing."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import types
 
 import numpy as np
@@ -341,3 +344,19 @@ def test_check_cache_is_keyed_by_code_not_version(tmp_path):
     fixed = load_registry(entry_points=False, environ=env)
     assert code_hash(fixed.plugin("flat")) != first
     assert "loss flat" not in load_check_results(fixed)
+
+
+def test_plugins_check_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`tuidl plugins check | head -1` (issue #14 item 10): no BrokenPipeError traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUIDL_")}
+    env["TUIDL_DATA_DIR"] = str(tmp_path)
+    proc = subprocess.run(
+        f"{sys.executable} -m tuidl plugins check losses optimizers | head -1",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.stdout.startswith("OK"), proc.stdout
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
