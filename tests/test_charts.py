@@ -153,3 +153,58 @@ def test_train_and_val_curves_differ_without_colour():
         color=False,
     )
     assert "•" in text  # val's marker; train is drawn in braille
+
+
+EPOCHS = [1, 2, 3, 4, 5, 6]
+TRAIN = [0.4, 0.6, 0.75, 0.85, 0.92, 0.97]
+VAL = [0.38, 0.5, 0.55, 0.56, 0.55, 0.54]
+
+
+def test_gap_is_shaded_between_the_curves_and_named_in_the_title():
+    text = charts.to_text(
+        charts.draw_accuracy, EPOCHS, TRAIN, VAL, [1e-3] * 6, width=70, height=18, color=False
+    )
+    assert "gap train−val" in text  # the legend names the band
+    assert text.count("░") > 40  # a shaded band, not a line
+    # over-fitting reads off the title: the last gap, and the constant lr
+    assert "gap 0.43" in text and "lr 0.001" in text
+    # the band lies between the curves: none of it below val (late epochs, low rows)
+    rows = [r for r in text.splitlines() if r[:4].strip().replace(".", "").isdigit()]
+    assert "░" not in rows[-1]
+    assert "░" not in rows[-2][len(rows[-2]) // 2 :]
+
+
+def test_a_changing_learning_rate_gets_the_right_axis():
+    lr = [1e-3 * 0.5**i for i in range(6)]
+    text = charts.to_text(
+        charts.draw_accuracy, EPOCHS, TRAIN, VAL, lr, width=70, height=18, color=False
+    )
+    assert "lr (right axis)" in text
+    assert "0.001" in text and "3.1e-05" in text  # short right-axis labels, log-spaced
+    assert "lr 0.001" not in text  # the title leaves a changing lr to the axis
+
+
+def test_gap_and_lr_are_optional_and_partial_data_draws():
+    # old callers (no lr), one epoch (no band), missing val values (holdout not yet scored)
+    assert "gap" not in charts.to_text(
+        charts.draw_accuracy, [1], [0.5], [None], width=40, height=10, color=False
+    )
+    text = charts.to_text(
+        charts.draw_curves,
+        [0, 1, 2],
+        [2.0, 1.5, 1.2],
+        [1, 2, 3],
+        [0.5, 0.7, 0.9],
+        [0.4, None, 0.6],
+        [None, None, None],
+        width=80,
+        height=14,
+        color=False,
+    )
+    assert "accuracy · gap 0.30" in text
+
+
+def test_fit_gap_and_summary():
+    assert charts.fit_gap([0.9, 0.8], [0.7, None]) == pytest.approx([0.2, None])
+    assert charts.fit_summary([0.9], [0.7], [0.01, 0.01]) == "gap 0.20 · lr 0.01"
+    assert charts.fit_summary([0.9], [None], [0.01, 0.005]) == ""

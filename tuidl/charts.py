@@ -237,24 +237,118 @@ def _loss(plt, iterations: Sequence[float], losses: Sequence[float]) -> None:
 
 
 def draw_accuracy(
-    plt, epochs: Sequence[float], train_acc: Sequence[float], val_acc: Sequence[float | None]
+    plt,
+    epochs: Sequence[float],
+    train_acc: Sequence[float],
+    val_acc: Sequence[float | None],
+    lr: Sequence[float | None] | None = None,
 ) -> None:
-    """Train and validation accuracy per epoch."""
+    """Train and validation accuracy per epoch with the train − val gap shaded between
+    them, and the learning rate per epoch (``lr``, aligned with ``epochs``) on the right
+    axis when it changes; the title says the last gap and the lr (:func:`fit_summary`).
+    Over-fitting reads as a widening band, under-fitting as two low curves with none."""
     plt.clear_figure()
-    _accuracy(plt, epochs, train_acc, val_acc)
+    _accuracy(plt, epochs, train_acc, val_acc, lr)
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and _is_number(v)
+
+
+def fit_gap(train_acc: Sequence[float], val_acc: Sequence[float | None]) -> list[float | None]:
+    """``train − val`` per epoch (``None`` where either is missing): the generalization gap.
+    A gap that keeps growing while val stalls is over-fitting; both low with no gap is
+    under-fitting."""
+    return [
+        t - v if _finite(t) and _finite(v) else None
+        for t, v in zip(train_acc, val_acc, strict=False)
+    ]
+
+
+def fit_summary(
+    train_acc: Sequence[float], val_acc: Sequence[float | None], lr: Sequence[float | None] = ()
+) -> str:
+    """The accuracy chart's title line: the last epoch's gap and, when it stayed constant,
+    the learning rate, e.g. ``gap 0.12 · lr 0.001`` (a changing one has the right axis).
+    Empty when there is nothing to say."""
+    parts = []
+    gaps = [g for g in fit_gap(train_acc, val_acc) if g is not None]
+    if gaps:
+        parts.append(f"gap {gaps[-1]:.2f}")
+    rates = {r for r in (lr or ()) if _finite(r)}
+    if len(rates) == 1:
+        parts.append(f"lr {rates.pop():.2g}")
+    return " · ".join(parts)
+
+
+_BAND_COLUMNS = 160  # vertical strokes of the shaded gap: more than a chart has columns
+
+
+def _band(
+    epochs: Sequence[float], train_acc: Sequence[float], val_acc: Sequence[float | None]
+) -> tuple[list[float], list[float]] | None:
+    """The region between the train and val curves as one zig-zag line (val, train, train,
+    val, ...) through closely spaced vertical strokes, which plotext draws as a shaded band
+    (it has no fill between two curves). ``None`` with fewer than two epochs with both."""
+    import numpy as np
+
+    both = [
+        (float(e), float(t), float(v))
+        for e, t, v in zip(epochs, train_acc, val_acc, strict=False)
+        if _finite(t) and _finite(v) and _finite(e)
+    ]
+    if len(both) < 2 or both[-1][0] <= both[0][0]:
+        return None
+    e, t, v = (np.array(c) for c in zip(*both, strict=True))
+    xs = np.linspace(e[0], e[-1], _BAND_COLUMNS)
+    lo, hi = np.interp(xs, e, v), np.interp(xs, e, t)
+    up = (np.arange(_BAND_COLUMNS) % 2 == 0)[:, None]
+    ys = np.where(up, np.stack([lo, hi], 1), np.stack([hi, lo], 1)).ravel()
+    return np.repeat(xs, 2).tolist(), ys.tolist()
 
 
 def _accuracy(
-    plt, epochs: Sequence[float], train_acc: Sequence[float], val_acc: Sequence[float | None]
+    plt,
+    epochs: Sequence[float],
+    train_acc: Sequence[float],
+    val_acc: Sequence[float | None],
+    lr: Sequence[float | None] | None = None,
 ) -> None:
-    plt.title("accuracy per epoch")
+    summary = fit_summary(train_acc, val_acc, lr or ())
+    # short, so it fits half of an 80-column terminal (plotext drops a title too long)
+    plt.title(f"accuracy · {summary}" if summary else "accuracy per epoch")
     plt.xlabel("epoch")
-    if epochs:
-        plt.plot(list(epochs), list(train_acc), label="train", marker="braille")
-        pairs = [(e, v) for e, v in zip(epochs, val_acc, strict=False) if v is not None]
-        if pairs:
-            # a second marker keeps train and val apart without colour (NO_COLOR, pipes)
-            plt.plot([p[0] for p in pairs], [p[1] for p in pairs], label="val", marker="•")
+    if not epochs:
+        return
+    band = _band(epochs, train_acc, val_acc)
+    if band is not None:
+        # drawn first, so the accuracy lines stay on top; its own fill character keeps it
+        # apart without colour (NO_COLOR, pipes)
+        plt.plot(*band, label="gap train−val", marker="░")
+    plt.plot(list(epochs), list(train_acc), label="train", marker="braille")
+    pairs = [(e, v) for e, v in zip(epochs, val_acc, strict=False) if v is not None]
+    if pairs:
+        # a second marker keeps train and val apart without colour (NO_COLOR, pipes)
+        plt.plot([p[0] for p in pairs], [p[1] for p in pairs], label="val", marker="•")
+    rates = [(e, r) for e, r in zip(epochs, lr or (), strict=False) if _finite(r)]
+    if len({r for _, r in rates}) > 1:
+        # a learning rate that changes (decay) gets the right axis; a constant one is in
+        # the title only, where a flat line would say no more
+        plt.plot(
+            [p[0] for p in rates],
+            [p[1] for p in rates],
+            label="lr (right axis)",
+            marker="-",
+            yside="right",
+        )
+        lo, hi = min(r for _, r in rates), max(r for _, r in rates)
+        if lo > 0 and hi / lo >= 10:  # a decay over decades reads on a log axis
+            plt.yscale("log", yside="right")
+            ticks = [lo, math.sqrt(lo * hi), hi]
+        else:
+            ticks = [lo, (lo + hi) / 2, hi]
+        # short labels: plotext's own print learning rates ten digits wide
+        plt.yticks(ticks, [f"{t:.2g}" for t in ticks], yside="right")
 
 
 def draw_curves(
@@ -264,12 +358,14 @@ def draw_curves(
     epochs: Sequence[float],
     train_acc: Sequence[float],
     val_acc: Sequence[float | None],
+    lr: Sequence[float | None] | None = None,
 ) -> None:
-    """Loss and accuracy side by side (the CLI's view of one trial)."""
+    """Loss and accuracy (with the gap and learning rate, see :func:`draw_accuracy`) side
+    by side (the CLI's view of one trial)."""
     plt.clear_figure()
     plt.subplots(1, 2)
     _loss(plt.subplot(1, 1), iterations, losses)
-    _accuracy(plt.subplot(1, 2), epochs, train_acc, val_acc)
+    _accuracy(plt.subplot(1, 2), epochs, train_acc, val_acc, lr)
 
 
 def _cell_color(fraction: float) -> tuple[int, int, int]:

@@ -180,7 +180,7 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
 
 
 def curve_args(curves: dict[str, tuple[list, list]]):
-    """``(iterations, losses, epochs, train_acc, val_acc)`` for
+    """``(iterations, losses, epochs, train_acc, val_acc, lr)`` for
     :func:`tuidl.charts.draw_curves` from :meth:`Store.curves`; ``None`` without a loss."""
     if "loss" not in curves and "train_acc" not in curves:
         return None
@@ -188,12 +188,14 @@ def curve_args(curves: dict[str, tuple[list, list]]):
     ep, tr = curves.get("train_acc", ([], []))
     val_steps, val = curves.get("val_acc", ([], []))
     by_epoch = dict(zip(val_steps, val, strict=True))
+    lr_by_epoch = dict(zip(*curves.get("lr", ([], [])), strict=True))
     return (
         it,
         [v if v is not None else float("nan") for v in loss],
         ep,
         tr,
         [by_epoch.get(e) for e in ep],
+        [lr_by_epoch.get(e) for e in ep],
     )
 
 

@@ -69,6 +69,7 @@ class Curves:
     epochs: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     val_acc: list[float | None] = field(default_factory=list)
+    lr: list[float | None] = field(default_factory=list)  # per epoch, aligned with epochs
     label: str = ""
 
 
@@ -444,11 +445,13 @@ def _latest_curves(store, view: RunView) -> Curves:
     tr = data.get("train_acc", ([], []))
     va = data.get("val_acc", ([], []))
     val_by_epoch = dict(zip(va[0], va[1], strict=False))
+    lr_by_epoch = dict(zip(*data.get("lr", ([], [])), strict=False))
     return Curves(
         iterations=list(loss[0]),
         losses=[v if v is not None else math.nan for v in loss[1]],
         epochs=list(tr[0]),
         train_acc=[v if v is not None else math.nan for v in tr[1]],
         val_acc=[val_by_epoch.get(e) for e in tr[0]],
+        lr=[lr_by_epoch.get(e) for e in tr[0]],
         label=label,
     )

@@ -178,10 +178,14 @@ class ChartsView(Vertical):
             self._plot("loss").draw(
                 charts.draw_loss, list(c.iterations), list(c.losses), title=title
             )
-        acc_key = (c.label, tuple(c.epochs), tuple(c.train_acc), tuple(c.val_acc))
+        acc_key = (c.label, tuple(c.epochs), tuple(c.train_acc), tuple(c.val_acc), tuple(c.lr))
         if self._changed("acc", acc_key):
             self._plot("acc").draw(
-                charts.draw_accuracy, list(c.epochs), list(c.train_acc), list(c.val_acc)
+                charts.draw_accuracy,
+                list(c.epochs),
+                list(c.train_acc),
+                list(c.val_acc),
+                list(c.lr),
             )
         self._draw_search(view)
         conf_key = (repr(view.confusion), tuple(view.class_names), repr(view.test_metrics))
