@@ -216,7 +216,7 @@ class _Execution(Bookkeeping):
         self.progress = progress
         self.cancel = cancel or (lambda: False)
         self.spec_toml = run["spec_toml"]
-        self.user_spec = loads_spec(self.spec_toml)
+        self.user_spec = loads_spec(self.spec_toml, stored=True)
         self.seed = int(run["seed"])
         self.spec = validate(self.user_spec, registry)
         self.plan = plan(self.spec.cv.grid, self.spec.cv.method, self.spec.cv.folds)
@@ -240,9 +240,10 @@ class _Execution(Bookkeeping):
         except OSError as exc:
             if not is_storage_failure(exc):
                 raise
+            where = exc.filename or tempfile.gettempdir()  # the run's temporary files
             return self._interrupted(
-                f"cannot write the run's temporary files in {tempfile.gettempdir()} "
-                f"({exc.strerror or exc}); free space there (or set TMPDIR to a bigger disk)"
+                f"{where}: {exc.strerror or exc}; free space there (the run's temporary "
+                "files go to TMPDIR, which may name a bigger disk)"
             )
 
     def _execute(self) -> RunOutcome:
