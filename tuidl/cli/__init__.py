@@ -31,8 +31,16 @@ SUBCOMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors (``--workers abc``, an unknown command) as one
+    ``error:`` line and status 2, like every other error; subcommand parsers inherit it."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tuidl",
         description="A terminal workbench for classic neural-network experiments. "
         "With no command, opens the workbench on the built-in digits dataset.",

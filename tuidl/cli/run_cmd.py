@@ -73,6 +73,9 @@ def run(args) -> int:
     workers = args.workers or (os.cpu_count() or 1)
     if args.json:
         check_writable(Path(args.json), "--json")
+    from tuidl.cli import session_cmd
+
+    session_cmd.check_executor(getattr(args, "executor", None))  # before a run is stored
     runner.fold_memory_budget()  # a bad TUIDL_FOLD_MEMORY fails before a run is stored
     if args.resume is not None:
         if args.spec or args.overrides or args.seed is not None:
@@ -96,8 +99,6 @@ def run(args) -> int:
         run_id = store.create_run(spec)
 
     # detached and Dask runs (tuidl.cli.session_cmd); resume_fn records this process
-    from tuidl.cli import session_cmd
-
     if args.detach:
         return session_cmd.start_detached(args, store, run_id)
     resume_fn = session_cmd.resume_function(args, store, run_id)
@@ -157,7 +158,9 @@ def check_writable(path: Path, option: str) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".tuidl-check-"):
             pass
     except OSError as exc:
-        raise TuidlError(f"{where}: {exc.strerror} in its folder") from None
+        raise TuidlError(
+            f"{where}: cannot create a file in the folder {str(folder)!r} ({exc.strerror})"
+        ) from None
 
 
 def _write_json(path: Path, data: dict) -> None:

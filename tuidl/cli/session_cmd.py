@@ -72,7 +72,14 @@ def add_run_options(p) -> None:
 def check_executor(address: str | None) -> None:
     if address is None:
         return
-    if "://" not in address or not address.split("://", 1)[1]:
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(address)
+    try:  # `tcp://:` or a port past 65535 made Dask retry for 20 s, then hang at exit
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if "://" not in address or not parts.hostname or not port_ok:
         raise TuidlError(
             f"--executor {address!r}: give a Dask scheduler address such as tcp://HOST:8786"
         )
