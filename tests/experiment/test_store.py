@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from exp_helpers import blobs_spec
 
 from tuidl.errors import TuidlError
-from tuidl.experiment.store import Store, best_trial, default_store_path
+from tuidl.experiment.store import SCHEMA_VERSION, Store, best_trial, default_store_path
 
 
 @pytest.fixture
@@ -192,26 +194,42 @@ def test_delete_run(store):
     assert store.list_runs() == []
 
 
-def _version_1_store(path):
-    """A store as tuidl wrote it before schema 2: one run with a test result (accuracy
-    0.75, a confusion matrix), no metrics column."""
-    with Store(path) as s:
-        run_id = s.create_run(blobs_spec(), status="running")
-        s.record_test(
-            run_id,
-            best_trial=0,
-            params={},
-            test_accuracy=0.75,
-            num_test=4,
-            confusion=[[2, 0], [1, 1]],
-            class_names=["a", "b"],
-        )
+V2_SCHEMA = (Path(__file__).parent / "store_v2_schema.sql").read_text()
+
+
+def _old_store(path, version=2):
+    """A store as an older tuidl wrote it (its tables verbatim from
+    store_v2_schema.sql; version 1 has no metrics column): one run with a test result
+    (accuracy 0.75, a confusion matrix) and a row-per-point loss and accuracy curve."""
+    spec = blobs_spec()
     conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE tests DROP COLUMN metrics_json")
-    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.executescript(V2_SCHEMA)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(version),))
+    if version == 1:
+        conn.execute("ALTER TABLE tests DROP COLUMN metrics_json")
+    conn.execute(
+        "INSERT INTO runs (name, spec_toml, spec_json, seed, status, created) "
+        "VALUES (?, ?, ?, ?, 'running', 1.0)",
+        (spec.name, spec.to_toml(), spec.to_json(), spec.seed),
+    )
+    conn.execute(
+        "INSERT INTO tests (run_id, best_trial, params_json, test_accuracy, num_test, "
+        "confusion_json, class_names_json, finished) VALUES (1, 0, '{}', 0.75, 4, ?, ?, 2.0)",
+        (json.dumps([[2, 0], [1, 1]]), json.dumps(["a", "b"])),
+    )
+    rows = [(1, 0, 0, "loss", float(i + 1), 2.3 - 0.001 * i) for i in range(2500)]
+    rows[7] = (1, 0, 0, "loss", 8.0, None)  # a diverged point
+    rows += [(1, 0, 0, "val_acc", e, 0.5 + e / 10) for e in (1.0, 2.0, 3.0)]
+    rows += [(1, 0, 1, "loss", 1.0, 1.5)]
+    conn.executemany("INSERT INTO curves VALUES (?, ?, ?, ?, ?, ?)", rows)
     conn.commit()
     conn.close()
-    return run_id
+    return 1
+
+
+def _version_1_store(path):
+    return _old_store(path, version=1)
 
 
 def test_a_store_from_the_previous_schema_is_upgraded_in_place(tmp_path):
@@ -236,7 +254,7 @@ def test_a_store_from_the_previous_schema_is_upgraded_in_place(tmp_path):
         )
         assert s.get_run(run_id)["test"]["metrics"] == metrics
     version = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()[0]
-    assert version == "2"
+    assert version == str(SCHEMA_VERSION) == "3"
 
 
 def test_an_old_store_that_cannot_be_upgraded_is_still_read(tmp_path, monkeypatch):

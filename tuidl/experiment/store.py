@@ -1,10 +1,12 @@
 """The run store: one SQLite file (stdlib ``sqlite3``, WAL mode) holding every run.
 
-Tables: ``runs`` (full spec as TOML and JSON, seed, status, timestamps, message),
-``trials`` (grid params, mean, std, train accuracy, fit seconds, status), ``folds`` (one
-score per finished trial × fold), ``curves`` (loss per iteration, train/val accuracy per
-epoch, per trial × fold; fold -1 is the final retrain) and ``tests`` (the retrained best:
-test accuracy, confusion matrix, class names).
+Tables (see :mod:`tuidl.experiment.store_schema`): ``runs`` (full spec as TOML and JSON,
+seed, status, timestamps, message, name, note), ``run_tags``, ``trials`` (grid params, mean,
+std, train accuracy, fit seconds, status), ``folds`` (one score per finished trial × fold),
+``curve_chunks`` (loss per iteration, train/val accuracy and learning rate per epoch, per
+trial × fold, as float32 chunks: about 4 bytes a point, see
+:mod:`tuidl.experiment.store_curves`; fold -1 is the final retrain) and ``tests`` (the
+retrained best: test accuracy, confusion matrix, class names).
 
 Writers commit every finished fold at once, so a killed run loses at most the folds in
 flight; WAL lets readers (the TUI, ``tuidl show`` in another terminal) see progress live.
@@ -16,9 +18,11 @@ The TUI starts a run by calling :meth:`Store.create_run` (status ``"queued"``) a
 Run statuses: ``queued``, ``running``, ``finished``, ``interrupted``, ``failed``.
 Trial and fold statuses: ``pending``, ``ok``, ``diverged``, ``failed``.
 
-How it fails: a path that cannot be created or written, or a file that is not a tuidl
-store, raises :class:`tuidl.TuidlError` naming the file and what to do; an unknown run id
-raises naming the id.
+How it fails: a path that cannot be created or written, a file that is not a tuidl store,
+or one that fails SQLite's integrity check on open raises :class:`tuidl.TuidlError` naming
+the file and what to do; an unknown run id raises naming the id. ``Store(path,
+create=False)`` (the readers: ``tuidl runs``, ``show``, ``export``) raises instead of
+creating a missing store. A store on a read-only filesystem is opened read-only.
 """
 
 from __future__ import annotations
@@ -28,82 +32,21 @@ import math
 import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tuidl.data.locations import user_data_dir
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
+from tuidl.experiment import store_curves, store_schema
+from tuidl.experiment.store_manage import RunManagement
+from tuidl.experiment.store_schema import SCHEMA_VERSION
 
-SCHEMA_VERSION = 2
+__all__ = ["FINAL_FOLD", "RUN_STATUSES", "SCHEMA_VERSION", "Store", "best_trial"]
+
 RUN_STATUSES = ("queued", "running", "finished", "interrupted", "failed")
 FINAL_FOLD = -1  # curves of the retrain on all training rows
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL DEFAULT '',
-    spec_toml TEXT NOT NULL,
-    spec_json TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT '',
-    num_trials INTEGER,
-    num_folds INTEGER,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL
-);
-CREATE TABLE IF NOT EXISTS trials (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    trial INTEGER NOT NULL,
-    params_json TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    message TEXT NOT NULL DEFAULT '',
-    mean REAL, std REAL, train_acc REAL, fit_seconds REAL,
-    PRIMARY KEY (run_id, trial)
-);
-CREATE TABLE IF NOT EXISTS folds (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    trial INTEGER NOT NULL,
-    fold INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    score REAL, train_acc REAL, fit_seconds REAL,
-    message TEXT NOT NULL DEFAULT '',
-    finished REAL NOT NULL,
-    PRIMARY KEY (run_id, trial, fold)
-);
-CREATE TABLE IF NOT EXISTS curves (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    trial INTEGER NOT NULL,
-    fold INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    step REAL NOT NULL,
-    value REAL
-);
-CREATE INDEX IF NOT EXISTS curves_by_trial ON curves (run_id, trial, fold, kind);
-CREATE TABLE IF NOT EXISTS tests (
-    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-    best_trial INTEGER NOT NULL,
-    params_json TEXT NOT NULL,
-    test_accuracy REAL,
-    num_test INTEGER,
-    confusion_json TEXT,
-    class_names_json TEXT,
-    train_acc REAL,
-    fit_seconds REAL,
-    finished REAL NOT NULL,
-    metrics_json TEXT
-);
-"""
-
-# Each step upgrades a store from the version before it (key: the version it produces).
-# Steps only add columns, so every stored run stays readable and nothing is rewritten (an
-# older tuidl then refuses the upgraded file: see _ensure_schema).
-_MIGRATIONS = {
-    2: ("ALTER TABLE tests ADD COLUMN metrics_json TEXT",),
-}
 
 
 def default_store_path() -> Path:
@@ -119,49 +62,89 @@ def _num(v: float | None) -> float | None:
     return v if math.isfinite(v) else None
 
 
-class Store:
-    """A connection to one store file (created on first use).
+class Store(RunManagement):
+    """A connection to one store file (created on first use unless ``create=False``).
 
     Open one per process; close it (or use it as a context manager) when done.
+    ``read_only`` is True when the file could only be opened for reading (a read-only
+    filesystem or file); writing then raises naming the file.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike | None = None, *, timeout: float = 30.0, create: bool = True
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_store_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+        self.read_only = False
+        self.version = SCHEMA_VERSION
+        exists = self.path.exists()
+        if not exists and not create:
             raise TuidlError(
-                f"cannot create the folder of the run store {str(self.path)!r}: "
-                f"{exc.strerror}; choose another file with --store PATH"
-            ) from None
+                f"no run store at {str(self.path)!r} (nothing was ever run with it); check "
+                "the path given with --store PATH"
+            )
+        if not exists:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TuidlError(
+                    f"cannot create the folder of the run store {str(self.path)!r}: "
+                    f"{exc.strerror}; choose another file with --store PATH"
+                ) from None
         if self.path.is_dir():
             raise TuidlError(
                 f"run store {str(self.path)!r} is a folder; give a file path with --store PATH"
             )
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+            self._open(timeout, immutable=False)
         except sqlite3.Error as exc:
-            raise self._error(exc) from None
+            if not (exists and "unable to open" in str(exc)):
+                raise self._error(exc) from None
+            # a read-only filesystem: WAL needs a -shm file beside the store that cannot
+            # be created there; nobody can write the file, so read it as it is
+            try:
+                self._open(timeout, immutable=True)
+            except sqlite3.Error as exc2:
+                raise self._error(exc2) from None
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _open(self, timeout: float, *, immutable: bool) -> None:
+        self.conn = None
         try:
+            if immutable:
+                uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?immutable=1"
+                self.conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+                self.read_only = True
+            else:
+                self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            if not immutable and self.path.stat().st_size == 0:
+                # a new store gives deleted runs' pages back to the filesystem (see
+                # delete_runs); this must be said before WAL mode writes the first page
+                self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            if not immutable:
+                try:
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                except sqlite3.OperationalError as exc:
+                    if not _is_read_only(exc):
+                        raise
+                    self.read_only = True  # a read-only file not in WAL mode: read as is
             # NORMAL in WAL survives a killed process (only power loss can drop a commit)
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            store_schema.check_integrity(self.conn, self.path)
             self._ensure_schema()
-        except sqlite3.Error as exc:
-            self.conn.close()
-            raise self._error(exc) from None
-
-    # -- plumbing ----------------------------------------------------------------------------
+        except BaseException:
+            if self.conn is not None:
+                self.conn.close()
+            raise
 
     def _error(self, exc: sqlite3.Error) -> TuidlError:
         text = str(exc)
         where = repr(str(self.path))
         if is_storage_failure(exc):  # a full disk is not the run's fault: see StorageError
             return StorageError(
-                f"cannot write the run store {where} ({text}); free space on its disk, then "
-                "resume the run"
+                f"cannot write the run store {where} ({text}); free space on its disk"
             )
         if isinstance(exc, sqlite3.DatabaseError) and (
             "not a database" in text or "malformed" in text or "corrupt" in text
@@ -170,7 +153,7 @@ class Store:
                 f"run store {where} is corrupt or not a tuidl store ({text}); move it away "
                 "to start a new store there, or choose another file with --store PATH"
             )
-        if "readonly" in text or "unable to open" in text or "read-only" in text:
+        if _is_read_only(exc) or "unable to open" in text:
             return TuidlError(
                 f"cannot write the run store {where} ({text}); check its permissions or "
                 "choose another file with --store PATH"
@@ -198,18 +181,17 @@ class Store:
                 try:
                     self._migrate(int(row[0]))
                 except sqlite3.OperationalError as exc:
-                    if "readonly" not in str(exc) and "read-only" not in str(exc):
+                    if not _is_read_only(exc):
                         raise
                     # a store we may only read (a shared, read-only copy): read it as it
                     # is; its runs have nothing for the newer columns anyway
+                    self.version, self.read_only = int(row[0]), True
+                    self.conn.execute(
+                        "CREATE TEMP TABLE IF NOT EXISTS run_tags (run_id INTEGER, tag TEXT)"
+                    )
             return
         with self._tx():
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    self.conn.execute(stmt)
-            self.conn.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            store_schema.create(self.conn)
 
     def _migrate(self, version: int) -> None:
         """Upgrade a store written by an older tuidl to :data:`SCHEMA_VERSION`, in one
@@ -217,12 +199,7 @@ class Store:
         with self._tx():
             # re-read under the write lock: another process may have migrated meanwhile
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            for target in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
-                for stmt in _MIGRATIONS.get(target, ()):
-                    self.conn.execute(stmt)
-            self.conn.execute(
-                "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),)
-            )
+            store_schema.upgrade(self.conn, int(row[0]))
 
     class _Tx:
         def __init__(self, store: Store) -> None:
@@ -381,18 +358,10 @@ class Store:
         steps: Sequence[float],
         values: Sequence[float | None],
     ) -> None:
-        """Append points to a curve (``kind``: ``loss``, ``train_acc``, ``val_acc``)."""
-        if not steps:
-            return
-        rows = [
-            (run_id, trial, fold, kind, float(s), _num(v))
-            for s, v in zip(steps, values, strict=True)
-        ]
-        try:
-            with self._tx() as c:
-                c.executemany("INSERT INTO curves VALUES (?, ?, ?, ?, ?, ?)", rows)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
+        """Append points to a curve (``kind``: ``loss``, ``train_acc``, ``val_acc``, ``lr``,
+        or any other series training records), in one transaction."""
+        points = [(kind, s, v) for s, v in zip(steps, values, strict=True)]
+        self.add_points(run_id, trial, fold, points)
 
     def add_points(
         self, run_id: int, trial: int, fold: int, points: Sequence[tuple[str, float, float | None]]
@@ -400,27 +369,33 @@ class Store:
         """Append ``(kind, step, value)`` points of several curves in one transaction."""
         if not points:
             return
-        rows = [(run_id, trial, fold, k, float(s), _num(v)) for k, s, v in points]
+        series: dict[str, tuple[list, list]] = {}
+        for kind, step, value in points:
+            steps, values = series.setdefault(kind, ([], []))
+            steps.append(float(step))
+            values.append(_num(value))
         try:
             with self._tx() as c:
-                c.executemany("INSERT INTO curves VALUES (?, ?, ?, ?, ?, ?)", rows)
+                for kind, (steps, values) in series.items():
+                    store_curves.append(c, run_id, trial, fold, kind, steps, values)
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
     def clear_curves(self, run_id: int, trial: int, fold: int) -> None:
         """Drop a fold's curves (a fold rerun after a kill starts its curves afresh)."""
         self._write(
-            "DELETE FROM curves WHERE run_id=? AND trial=? AND fold=?", (run_id, trial, fold)
+            "DELETE FROM curve_chunks WHERE run_id=? AND trial=? AND fold=?", (run_id, trial, fold)
         )
 
     def reset_unfinished(self, run_id: int) -> None:
         """Forget partial curves of folds that never finished (before a resume)."""
         self._write(
-            "DELETE FROM curves WHERE run_id=? AND fold>=0 AND NOT EXISTS (SELECT 1 FROM folds f "
-            "WHERE f.run_id=curves.run_id AND f.trial=curves.trial AND f.fold=curves.fold)",
+            "DELETE FROM curve_chunks WHERE run_id=? AND fold>=0 AND NOT EXISTS (SELECT 1 "
+            "FROM folds f WHERE f.run_id=curve_chunks.run_id AND f.trial=curve_chunks.trial "
+            "AND f.fold=curve_chunks.fold)",
             (run_id,),
         )
-        self._write("DELETE FROM curves WHERE run_id=? AND fold=?", (run_id, FINAL_FOLD))
+        self._write("DELETE FROM curve_chunks WHERE run_id=? AND fold=?", (run_id, FINAL_FOLD))
         self._write("DELETE FROM tests WHERE run_id=?", (run_id,))
 
     def record_test(
@@ -458,28 +433,19 @@ class Store:
             ),
         )
 
-    def delete_run(self, run_id: int) -> None:
-        self._require(run_id)
-        try:
-            with self._tx() as c:
-                for table in ("curves", "folds", "trials", "tests"):
-                    c.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
-                c.execute("DELETE FROM runs WHERE id=?", (run_id,))
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-
     # -- reading -----------------------------------------------------------------------------
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         try:
             cur = self.conn.execute(sql, args)
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def _require(self, run_id: int) -> dict[str, Any]:
-        rows = self._query("SELECT * FROM runs WHERE id=?", (run_id,))
+        in_range = -(2**63) <= int(run_id) < 2**63  # SQLite's integers; beyond: no such run
+        rows = self._query("SELECT * FROM runs WHERE id=?", (run_id,)) if in_range else []
         if not rows:
             known = self._query("SELECT id FROM runs ORDER BY id DESC LIMIT 5")
             hint = (
@@ -488,25 +454,9 @@ class Store:
                 else "the store is empty"
             )
             raise TuidlError(f"no run {run_id} in the store {str(self.path)!r}; {hint}")
-        return rows[0]
-
-    def list_runs(self) -> list[dict[str, Any]]:
-        """Every run, newest first: id, name, status, seed, timestamps, model and dataset
-        names, trial/fold counts, folds done, best mean and test accuracy."""
-        rows = self._query(
-            "SELECT r.id, r.name, r.status, r.seed, r.message, r.created, r.started, r.finished, "
-            "r.num_trials, r.num_folds, r.spec_json, "
-            "(SELECT COUNT(*) FROM folds f WHERE f.run_id=r.id) AS folds_done, "
-            "(SELECT MAX(mean) FROM trials t WHERE t.run_id=r.id AND t.status='ok') AS best_mean, "
-            "(SELECT test_accuracy FROM tests s WHERE s.run_id=r.id) AS test_accuracy "
-            "FROM runs r ORDER BY r.id DESC"
-        )
-        for r in rows:
-            spec = json.loads(r.pop("spec_json"))
-            r["dataset"] = spec.get("dataset", {}).get("name", "")
-            r["model"] = spec.get("model", {}).get("name", "")
-            r["grid"] = list(spec.get("cv", {}).get("grid", {}))
-        return rows
+        row = rows[0]
+        row.setdefault("note", "")  # a read-only store of an older version has no notes
+        return row
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         """One run with everything the views draw.
@@ -580,22 +530,54 @@ class Store:
         )
         return {(r["trial"], r["fold"]): r for r in rows}
 
-    def curves(self, run_id: int, trial: int, fold: int) -> dict[str, tuple[list, list]]:
+    def curves(
+        self,
+        run_id: int,
+        trial: int,
+        fold: int,
+        max_points: int | None = store_curves.DEFAULT_MAX_POINTS,
+    ) -> dict[str, tuple[list, list]]:
         """``{kind: (steps, values)}`` for one trial × fold (``fold=-1``: the final retrain).
-        Loss steps are iterations; accuracy steps are epochs."""
-        out: dict[str, tuple[list, list]] = {}
-        for kind, step, value in self.conn.execute(
-            "SELECT kind, step, value FROM curves WHERE run_id=? AND trial=? AND fold=? "
-            "ORDER BY kind, rowid",
-            (run_id, trial, fold),
-        ):
-            steps, values = out.setdefault(kind, ([], []))
-            steps.append(step)
-            values.append(value)
-        return out
+        Loss steps are iterations; accuracy steps are epochs; a missing value is ``None``.
+
+        Each series is reduced to at most ``max_points`` points by bucket means (for
+        drawing); ``max_points=None`` gives every stored point (for export)."""
+        try:
+            arrays = (
+                store_curves.read_arrays(self.conn, run_id, trial, fold)
+                if self.version >= 3
+                else store_curves.read_legacy(self.conn, run_id, trial, fold)
+            )
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return store_curves.shape(arrays, max_points)
+
+    def curve_series(self, run_id: int) -> list[tuple[int, int, str]]:
+        """Every stored curve of a run as ``(trial, fold, kind)``, in that order."""
+        table = "curve_chunks" if self.version >= 3 else "curves"
+        rows = self._query(
+            f"SELECT DISTINCT trial, fold, kind FROM {table} WHERE run_id=? "
+            "ORDER BY trial, fold, kind",
+            (run_id,),
+        )
+        return [(r["trial"], r["fold"], r["kind"]) for r in rows]
+
+    def latest_curve_key(self, run_id: int) -> tuple[int, int] | None:
+        """``(trial, fold)`` of the curve written last (the fold in flight of a live run)."""
+        table = "curve_chunks" if self.version >= 3 else "curves"
+        rows = self._query(
+            f"SELECT trial, fold FROM {table} WHERE run_id=? ORDER BY rowid DESC LIMIT 1",
+            (run_id,),
+        )
+        return (int(rows[0]["trial"]), int(rows[0]["fold"])) if rows else None
 
     def run_spec_toml(self, run_id: int) -> str:
         return self._require(run_id)["spec_toml"]
+
+
+def _is_read_only(exc: BaseException) -> bool:
+    text = str(exc)
+    return "readonly" in text or "read-only" in text
 
 
 def best_trial(trials: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
