@@ -368,6 +368,28 @@ def draw_curves(
     _accuracy(plt.subplot(1, 2), epochs, train_acc, val_acc, lr)
 
 
+_OVERLAY_MARKERS = ("braille", "•", "+", "x", "*", "o", "@", "#")
+
+
+def draw_overlay(
+    plt,
+    series: Sequence[tuple[str, Sequence[float], Sequence[float | None]]],
+    title: str,
+    xlabel: str,
+) -> None:
+    """Several runs' curves on one chart (``tuidl compare``): ``(label, xs, ys)`` each,
+    downsampled, missing points skipped; each series gets its own marker as well as its
+    own colour, so they stay apart without colour."""
+    plt.clear_figure()
+    plt.title(title)
+    plt.xlabel(xlabel)
+    for i, (label, xs, ys) in enumerate(series):
+        pairs = [(x, y) for x, y in zip(xs, ys, strict=False) if y is not None and math.isfinite(y)]
+        if pairs:
+            px, py = downsample([p[0] for p in pairs], [p[1] for p in pairs])
+            plt.plot(px, py, label=label, marker=_OVERLAY_MARKERS[i % len(_OVERLAY_MARKERS)])
+
+
 def _cell_color(fraction: float) -> tuple[int, int, int]:
     # dark blue -> yellow: readable on dark and light backgrounds; the numbers carry the
     # information, so monochrome terminals lose nothing but the shading.

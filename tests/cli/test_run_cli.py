@@ -298,10 +298,15 @@ def test_a_killed_run_loses_at_most_the_fold_in_flight(tmp_path):
 def test_store_that_cannot_be_written_is_a_clear_error(env, capsys):
     if not os.path.isdir("/proc/self"):
         pytest.skip("needs Linux /proc")
-    rc = main(["runs", "--store", "/proc/self/runs.sqlite"])
+    spec, plugin = str(env["spec"]), str(env["plugin"])
+    rc = main(["--plugin", plugin, "run", spec, "--store", "/proc/self/runs.sqlite"])
     err = capsys.readouterr().err
     assert rc == 2 and "cannot write the run store '/proc/self/runs.sqlite'" in err
     assert "--store PATH" in err
+    # listing only reads: it says there is no store there rather than trying to create one
+    rc = main(["runs", "--store", "/proc/self/runs.sqlite"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no run store at '/proc/self/runs.sqlite'" in err
 
 
 @pytest.mark.slow

@@ -157,6 +157,8 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
     if not runs:
         return "no runs stored yet; start one with `tuidl run SPEC`"
     headers = ["id", "status", "created", "dataset", "model", "grid", "folds done", "best", "test"]
+    # the run's name (its spec's, or `tuidl runs name`) and #tags, when any run has one
+    labelled = any(r.get("name") or r.get("tags") for r in runs)
     rows = []
     for r in runs:
         total = (r["num_trials"] or 0) * (r["num_folds"] or 0)
@@ -173,7 +175,10 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
                 fmt_acc(r["test_accuracy"]),
             ]
         )
-    return _table(headers, rows, {0, 6, 7, 8})
+        if labelled:
+            tags = " ".join(f"#{t}" for t in r.get("tags") or [])
+            rows[-1].append(" ".join(x for x in (r.get("name") or "", tags) if x) or "-")
+    return _table([*headers, "name"] if labelled else headers, rows, {0, 6, 7, 8})
 
 
 # -- chart data ------------------------------------------------------------------------------
