@@ -175,9 +175,9 @@ def run_checks(
             results.append(
                 CheckResult("plugin", p.name, p.name, p.version, "failed", p.error or "failed")
             )
+    codes = code_hashes(infos.values())
     for r in results:
-        info = infos.get(r.plugin)
-        r.code = code_hash(info) if info is not None else ""
+        r.code = codes.get(r.plugin, "")
     return results
 
 
@@ -188,17 +188,48 @@ def code_hash(info: PluginInfo) -> str:
     version only. An edit to any file of an editable install changes it.
     """
     root = _code_root(info)
-    if root is None:
-        return ""
-    digest = hashlib.sha256()
+    return "" if root is None else _hash_root(root)
+
+
+def code_hashes(plugins: Iterable[PluginInfo]) -> dict[str, str]:
+    """:func:`code_hash` of each plugin by name, hashing each code folder once (the six
+    built-ins share tuidl's)."""
+    by_root: dict[Path | None, str] = {None: ""}
+    out = {}
+    for info in plugins:
+        root = _code_root(info)
+        if root not in by_root:
+            by_root[root] = _hash_root(root)
+        if not out.get(info.name):  # a duplicate that failed to load has no code of its own
+            out[info.name] = by_root[root]
+    return out
+
+
+def _hash_root(root: Path) -> str:
     files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+    stamp = []
     for f in files:
         try:
-            digest.update(str(f.relative_to(root.parent)).encode())
-            digest.update(f.read_bytes())
+            st = f.stat()
         except OSError:
             continue
-    return digest.hexdigest()[:16]
+        stamp.append((str(f), st.st_mtime_ns, st.st_size))
+    # reading every file of a package on each listing is slow; unchanged stats, same hash
+    key = (str(root), tuple(stamp))
+    if key not in _hashes:
+        digest = hashlib.sha256()
+        for name, _, _ in stamp:
+            try:
+                data = Path(name).read_bytes()
+            except OSError:
+                continue
+            digest.update(str(Path(name).relative_to(root.parent)).encode())
+            digest.update(data)
+        _hashes[key] = digest.hexdigest()[:16]
+    return _hashes[key]
+
+
+_hashes: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
 
 
 def _code_root(info: PluginInfo) -> Path | None:
@@ -284,7 +315,8 @@ def load_check_results(
 
             registry = get_registry()
         data = _read(path or check_cache_path())
-        loaded = {_cache_key(p.name, p.version, code_hash(p)) for p in registry.plugins}
+        codes = code_hashes(registry.plugins)
+        loaded = {_cache_key(p.name, p.version, codes[p.name]) for p in registry.plugins}
         out: dict[str, dict[str, Any]] = {}
         for key, entry in data["plugins"].items():
             if key in loaded and isinstance(entry.get("components"), dict):

@@ -319,7 +319,8 @@ def set_plugin_paths(paths: Iterable[str | os.PathLike]) -> None:
     """
     extra = [str(Path(p).expanduser().resolve()) for p in paths]
     current = [p for p in os.environ.get("TUIDL_PLUGINS", "").split(os.pathsep) if p]
-    os.environ["TUIDL_PLUGINS"] = os.pathsep.join(current + extra)
+    # a path already there would load the same plugin twice (a second `main()` in one process)
+    os.environ["TUIDL_PLUGINS"] = os.pathsep.join(dict.fromkeys(current + extra))
     reset_registry()
 
 
