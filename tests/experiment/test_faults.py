@@ -430,6 +430,22 @@ def _workers(runner: int) -> list[int]:
     return [p for p in _children(runner) if "spawn_main" in _cmdline(p)]
 
 
+def _run_processes(tmp_path) -> list[int]:
+    """Every process started for this test's runs (their environment names its TMPDIR):
+    runners, workers, resource trackers, whoever their parent is now."""
+    mark = f"TMPDIR={tmp_path / 'tmp'}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                env = (entry / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if mark in env and lifetime.alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
 def _check_kept(store_path, before):
     after = _folds(store_path)
     for key, row in before.items():
@@ -457,7 +473,7 @@ def test_kill_9_of_the_runner_leaves_no_process_and_resume_finishes(tmp_path, wh
         proc.communicate(timeout=30)
     finally:
         proc.kill()
-    _wait_gone(family, 5.0)  # workers and the resource tracker end with their runner
+    _wait_gone(family + _run_processes(tmp_path), 5.0)  # workers, resource tracker: gone
     with Store(store) as s:
         assert s.get_run(1)["status"] == "running"  # nobody could mark it: not finished
     assert [p.name for p in (tmp_path / "tmp").iterdir()] == [
@@ -470,6 +486,7 @@ def test_kill_9_of_the_runner_leaves_no_process_and_resume_finishes(tmp_path, wh
     with Store(store) as s:
         _no_pending(s, 1)
     assert list((tmp_path / "tmp").iterdir()) == []  # the killed run's folder is gone too
+    _wait_gone(_run_processes(tmp_path), 5.0)  # nothing of the run or the resume is left
 
 
 @needs_proc
@@ -486,7 +503,7 @@ def test_kill_9_of_a_worker_keeps_the_folds_and_resume_finishes(tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 2 and "a worker process died" in err and "Traceback" not in err
-    _wait_gone(family, 5.0)
+    _wait_gone(family + _run_processes(tmp_path), 5.0)
     with Store(store) as s:
         assert s.get_run(1)["status"] != "finished"
     rc, _, err = _cli(tmp_path, store, "--resume", "1", "--workers", "2")
@@ -495,6 +512,7 @@ def test_kill_9_of_a_worker_keeps_the_folds_and_resume_finishes(tmp_path):
     with Store(store) as s:
         _no_pending(s, 1)
     assert list((tmp_path / "tmp").iterdir()) == []
+    _wait_gone(_run_processes(tmp_path), 5.0)
 
 
 def _tmpfs(path: Path, size: str) -> None:
@@ -547,6 +565,7 @@ def test_a_disk_that_fills_mid_run_interrupts_and_resume_finishes(tmp_path, full
         _check_kept(store, before)
         with Store(store) as s:
             _no_pending(s, 1)
+        _wait_gone(_run_processes(tmp_path), 5.0)
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
