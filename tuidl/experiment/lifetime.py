@@ -47,9 +47,10 @@ def watch_parent(parent_pid: int, *, poll: float = PARENT_POLL_SECONDS) -> None:
 
     Arms the Linux parent-death signal (SIGKILL), then checks that the parent is still the
     one expected: if it died before the signal was armed, this process exits at once. A
-    daemon thread polls ``os.getppid()`` every ``poll`` seconds as the portable fallback
-    (and for a parent thread that ended while the parent process lives on: the kernel's
-    signal would have fired then, which is why the pool's thread must outlive it)."""
+    daemon thread polls ``os.getppid()`` every ``poll`` seconds as the portable fallback.
+    The kernel sends the signal when the *thread* that started this process ends, even if
+    its process lives on, so the caller's pool must be started by a thread that outlives
+    the pool (see the module docstring)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
