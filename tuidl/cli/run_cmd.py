@@ -149,9 +149,10 @@ def check_writable(path: Path, option: str) -> None:
     folder = path.parent
     if path.is_dir():
         raise TuidlError(f"{where}: it is a folder; give a file name")
+    if folder.exists() and not folder.is_dir():
+        raise TuidlError(f"{where}: {str(folder)!r} is a file, not a folder")
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise TuidlError(f"{where}: the folder {str(folder)!r} {what}")
+        raise TuidlError(f"{where}: the folder {str(folder)!r} does not exist")
     if path.exists() and not os.access(path, os.W_OK):
         raise TuidlError(f"{where}: the file is not writable (permission denied)")
     try:
