@@ -360,3 +360,16 @@ def test_plugins_check_into_a_closed_pipe_exits_quietly(tmp_path):
     )
     assert proc.stdout.startswith("OK"), proc.stdout
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+def test_a_component_missing_part_of_its_protocol_fails_naming_it():
+    class NoPredict:
+        def output_dim(self, c):
+            return c
+
+        def __call__(self, s, y):
+            return 0.0, np.zeros_like(s)
+
+    result = check_component(Component("loss", "np", "No predict", NoPredict))
+    assert result.status == "failed"
+    assert result.reason == "protocol: NoPredict lacks predict of tuidl.api.Loss"

@@ -30,8 +30,9 @@ def add_subcommands(plugins_subparsers) -> None:
         help="run each component's contract tests and remember the results",
         description="Run the contract tests (shapes and dtypes, numeric gradients, "
         "fit-on-training-rows-only, determinism) of every component, or of the named plugins "
-        "or components. Failures are remembered and shown by `tuidl plugins` and the "
-        "workbench. Exit status 1 when any component fails.",
+        "or components, at the defaults, bounds, choices and seeded random draws of each "
+        "component's params. Failures are remembered (keyed by the plugin's code) and shown "
+        "by `tuidl plugins` and the workbench. Exit status 1 when any component fails.",
     )
     check.add_argument("names", nargs="*", metavar="NAME", help="plugin or component names")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -68,10 +69,13 @@ def run_check(args) -> int:
             where = f"({r.plugin} {r.version})"
             line = f"{r.status.upper():<7} {r.label:<{width}}  {where}"
             if r.status == "ok":
-                line += f"  {len(r.passed)} checks, {r.seconds:.2f}s"
+                at = f" at {len(r.points)} param points" if len(r.points) > 1 else ""
+                line += f"  {len(r.passed)} checks{at}, {r.seconds:.2f}s"
             print(line)
             if r.reason:
                 print(f"        {r.reason}")
+            if r.not_applicable:
+                print(f"        refused (not applicable here): {'; '.join(r.not_applicable)}")
         counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "skipped")}
         print(
             ", ".join(f"{n} {s}" for s, n in counts.items())

@@ -31,6 +31,7 @@ import numpy as np
 
 from tuidl.data.locations import user_data_dir
 from tuidl.errors import TuidlError
+from tuidl.plugins.api import KIND_PROTOCOLS
 from tuidl.plugins.contract_kinds import CHECKS, ContractFailure, Skipped, check_optimizer
 from tuidl.plugins.contract_points import at_point, param_points
 from tuidl.plugins.registry import PluginInfo, Registry
@@ -121,7 +122,33 @@ def _check_at(component: Component, values: dict[str, Any], seed: int) -> list[s
     rng = np.random.default_rng(seed)
     if component.kind == "optimizer" and values:
         return check_optimizer(point, rng, at_default=False)
-    return CHECKS[component.kind](point, rng)
+    done = []
+    if not values and component.kind != "dataset":  # a dataset's load can be costly
+        _check_protocol(component)
+        done.append("protocol")
+    return done + CHECKS[component.kind](point, rng)
+
+
+def _check_protocol(component: Component) -> None:
+    """The object has every method and attribute of its kind's :mod:`tuidl.api` protocol
+    (one clear failure instead of an AttributeError from the middle of a later check)."""
+    obj = component.create()
+    protocols = KIND_PROTOCOLS[component.kind]
+    if any(isinstance(obj, p) for p in protocols):
+        return
+    wanted = min(protocols, key=lambda p: len(_missing(obj, p)))
+    missing = _missing(obj, wanted)
+    raise ContractFailure(
+        "protocol",
+        f"{type(obj).__name__} lacks {', '.join(missing)} of tuidl.api.{wanted.__name__}",
+    )
+
+
+def _missing(obj: Any, protocol: type) -> list[str]:
+    members = vars(protocol)
+    names = {n for n, v in members.items() if callable(v) and (n[0] != "_" or n == "__call__")}
+    names |= {n for n in members.get("__annotations__", {}) if n[0] != "_"}
+    return sorted(n for n in names if not hasattr(obj, n))
 
 
 def _at(label: str, reason: str) -> str:
