@@ -129,3 +129,15 @@ def test_svm_matches_sklearn_hinge_loss():
     assert rows.size > 20
     expected = metrics.hinge_loss(y[rows], scores[rows], labels=range(5))
     assert SVMLoss()(scores[rows], y[rows])[0] == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("delta", [1.0, 0.5, 2.0])
+def test_chance_loss_is_the_loss_at_equal_scores(delta):
+    from tuidl.engine.losses import SoftmaxLoss, SquaredHingeLoss, SVMLoss
+
+    y = np.array([0, 3, 7, 9, 2])
+    scores = np.full((5, 10), 0.37)  # all equal, not necessarily zero
+    for loss in (SVMLoss(delta), SquaredHingeLoss(delta), SoftmaxLoss()):
+        assert loss(scores, y)[0] == pytest.approx(loss.chance_loss(10), rel=1e-12)
+    assert SoftmaxLoss().chance_loss(10) == pytest.approx(np.log(10))
+    assert SVMLoss(delta).chance_loss(10) == pytest.approx(9 * delta)

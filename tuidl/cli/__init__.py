@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES = (
     "tuidl.cli.session_cmd",
     "tuidl.cli.serve_cmd",
     "tuidl.cli.spec_cmd",
+    "tuidl.cli.check_cmd",
     "tuidl.cli.data_cmd",
     "tuidl.cli.plugins_cmd",
 )

@@ -3,7 +3,9 @@
 ``scores`` is (N, K) floating point, ``y`` (N,) integer labels in ``[0, K)``; a label out of
 range raises ``IndexError``. ``loss`` is a Python float, ``dscores`` has the dtype and
 shape of ``scores``. The caller's ``scores`` are never modified. Each loss also has
-``output_dim(num_classes)`` (the K a model must produce) and ``predict(scores)`` (argmax).
+``output_dim(num_classes)`` (the K a model must produce), ``predict(scores)`` (argmax) and
+``chance_loss(num_classes)``: its value when every score is 0, which is about where a
+small-weight initialization starts (``tuidl check`` compares the two).
 
 These run on every training step, so each makes one working copy of ``scores`` and does
 the rest in place on it.
@@ -41,6 +43,10 @@ class SVMLoss(_ArgmaxClassifierLoss):
     def __init__(self, delta: float = 1.0) -> None:
         self.delta = float(delta)
 
+    def chance_loss(self, num_classes: int) -> float:
+        """Every margin is ``delta`` when all scores are equal: ``(C - 1) * delta``."""
+        return (num_classes - 1) * self.delta
+
     def __call__(self, scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         n = scores.shape[0]
         margins, rows = _margins(scores, y, self.delta)
@@ -62,6 +68,10 @@ class SquaredHingeLoss(_ArgmaxClassifierLoss):
     def __init__(self, delta: float = 1.0) -> None:
         self.delta = float(delta)
 
+    def chance_loss(self, num_classes: int) -> float:
+        """Every margin is ``delta`` when all scores are equal: ``(C - 1) * delta**2``."""
+        return (num_classes - 1) * self.delta**2
+
     def __call__(self, scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         n = scores.shape[0]
         margins, rows = _margins(scores, y, self.delta)
@@ -78,6 +88,10 @@ class SoftmaxLoss(_ArgmaxClassifierLoss):
     Each row's maximum is subtracted first, so every exponent is <= 0 and scores like
     [123, 456, 789] or 1e4 give a finite loss and gradient.
     """
+
+    def chance_loss(self, num_classes: int) -> float:
+        """Uniform probabilities when all scores are equal: ``ln C``."""
+        return float(np.log(num_classes))
 
     def __call__(self, scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         n = scores.shape[0]

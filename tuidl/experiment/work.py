@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
+from tuidl.experiment.components import build_trial
 from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-exported
     allocate_npy,
     build_chain,
@@ -405,18 +406,10 @@ class Worker:
     def _train(self, trial: int, fold: int, Xtr, ytr, Xev, yev) -> FoldResult:
         spec = self.trials[trial]
         start = time.perf_counter()
-        reg = self.registry
         rng = fold_rng(self.context.seed, trial, fold)
-        model = reg.create("model", spec.model.name, spec.model.params)
-        loss = reg.create("loss", spec.loss.name, spec.loss.params)
-        init = reg.create("initializer", spec.init.name, spec.init.params)
-        optimizer = reg.create("optimizer", spec.optimizer.name, spec.optimizer.params)
-        if callable(getattr(loss, "fit", None)):
-            # optional loss hook (see register_losses): e.g. hierarchical softmax builds its
-            # class tree from the training rows' class means, so it sees this fold's rows only
-            loss.fit(Xtr, ytr, num_classes=self.data.num_classes)
-        input_dim = Xtr.shape[1] if Xtr.ndim == 2 else tuple(Xtr.shape[1:])
-        model.setup(input_dim, self.data.num_classes, loss, init, rng)
+        # the loss's optional fit hook sees this fold's training rows only
+        parts = build_trial(spec, self.registry, Xtr, ytr, self.data.num_classes, rng)
+        model, loss, optimizer = parts.model, parts.loss, parts.optimizer
         t = spec.training
         total = t.iterations or round(
             (t.epochs or 1.0) * iterations_per_epoch(len(ytr), t.batch_size, t.sampling)
