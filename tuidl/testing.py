@@ -88,7 +88,8 @@ def load_plugin(
             f"plugin file of that name was given; {hint}".rstrip("; ")
         )
     if info.status != "ok":
-        raise AssertionError(f"plugin {name!r} failed to load: {info.error}")
+        error = info.error if info.error.startswith("failed to load") else f"failed: {info.error}"
+        raise AssertionError(f"plugin {name!r} {error}")
     return registry
 
 
@@ -134,19 +135,28 @@ def run_tiny(
     finished with every trial ok, showing the trials' messages; a spec error raises
     :class:`tuidl.TuidlError` as ``tuidl run`` would report it.
     """
-    from tuidl.experiment.runner import run_spec, summary
+    from tuidl.errors import TuidlError
+    from tuidl.experiment.runner import resume, summary
     from tuidl.experiment.spec import Spec
+    from tuidl.experiment.spec_check import validate
     from tuidl.experiment.store import Store
 
     data = dict(spec) if spec is not None else tiny_spec(**sections)
     registry = registry if registry is not None else load_registry()
+    user_spec = Spec.from_dict(data)
+    validate(user_spec, registry)  # a spec error is the caller's: TuidlError, as the CLI says
     with tempfile.TemporaryDirectory(prefix="tuidl-testing-") as tmp:
         path = Path(store) if store is not None else Path(tmp) / "runs.sqlite"
         with Store(path) as db:
-            outcome = run_spec(Spec.from_dict(data), db, workers=1, registry=registry)
-            result = summary(db, outcome.run_id)
+            run_id = db.create_run(user_spec)
+            message = ""
+            try:
+                message = resume(run_id, db, workers=1, registry=registry).message
+            except TuidlError as exc:  # e.g. every trial failed: report the trials below
+                message = str(exc)
+            result = summary(db, run_id)
     bad = [t for t in result["trials"] if t["status"] != "ok"]
     if result["status"] != "finished" or bad:
-        detail = "; ".join(f"{t['params']}: {t['status']} {t['message']}" for t in bad)
-        raise AssertionError(f"the run ended {result['status']}: {outcome.message} {detail}")
+        detail = "; ".join(f"trial {t['params']}: {t['status']}: {t['message']}" for t in bad)
+        raise AssertionError(f"the run ended {result['status']}: {message}; {detail}")
     return result
