@@ -224,7 +224,7 @@ folds = 3
 
 def test_grid_over_component_names_and_preprocess_params(store):
     spec = loads_spec(DIGITS_SPEC)
-    spec.cv.grid = {"loss.name": ["svm", "softmax"], "preprocess.1.mode": ["per_feature", "global"]}
+    spec.cv.grid = {"loss.name": ["svm", "softmax"], "preprocess.2.mode": ["per_feature", "global"]}
     out = run_spec(spec, store)
     run = store.get_run(out.run_id)
     assert [t["params"]["loss.name"] for t in run["trials"]] == ["svm", "svm", "softmax", "softmax"]

@@ -110,9 +110,15 @@ def test_set_overrides_any_key_including_grid_and_preprocess_index(reg):
     assert spec.cv.folds == 3
 
 
-def test_preprocess_index_is_zero_based_and_checked():
-    with pytest.raises(TuidlError, match=r"preprocess\.1: the spec has 1 preprocess step.*0-based"):
-        loads_spec(ISSUE_EXAMPLE, ["preprocess.1.dtype=float32"])
+def test_preprocess_steps_are_numbered_from_1_and_checked():
+    """#11 defect 11: steps are numbered from 1 wherever a user reads or types them."""
+    with pytest.raises(
+        TuidlError,
+        match=r"^preprocess\.2: the spec has 1 preprocess step\(s\), numbered from 1 \(1\.\.1\)$",
+    ):
+        loads_spec(ISSUE_EXAMPLE, ["preprocess.2.dtype=float32"])
+    spec = loads_spec(ISSUE_EXAMPLE, ["preprocess.1.dtype=float32"])
+    assert spec.preprocess[0].params["dtype"] == "float32"
 
 
 @pytest.mark.parametrize(
@@ -141,14 +147,14 @@ def test_plain_table_errors_name_the_key(override, message):
         ("model.kk=3", r"^model\.kk: unknown key; model knn takes k, distance"),
         ("model.k=0", r"^model\.k: model knn: parameter 'k' got 0; allowed: an int >= 1"),
         ("model.distance=cos", r"^model\.distance: .*allowed: one of 'l2', 'l1'"),
-        ("preprocess.0.dtype=int8", r"^preprocess\.0\.dtype: .*float32"),
+        ("preprocess.1.dtype=int8", r"^preprocess\.1\.dtype: .*float32"),
         ("dataset.name=mnist", r"^dataset\.name: unknown dataset 'mnist'"),
         ("cv.grid.model.foo=[1]", r"^cv\.grid\.model\.foo: names nothing; model knn takes"),
         ("cv.grid.model.k=[]", r"^cv\.grid\.model\.k: the list is empty"),
         ("cv.grid.model.k=3", r"^cv\.grid\.model\.k: expected a list of values"),
         ("cv.grid.model.k=[1, 0]", r"^cv\.grid point \(model\.k = 0\): model\.k: .*>= 1"),
         ("cv.grid.split.num_training=[1]", r"^cv\.grid\.split\.num_training: .*fixed for a run"),
-        ("cv.grid.preprocess.3.dtype=[1]", r"preprocess step\(s\); indexes are 0-based"),
+        ("cv.grid.preprocess.3.dtype=[1]", r"preprocess step\(s\), numbered from 1"),
         ("cv.grid.training.speed=[1]", r"^cv\.grid\.training\.speed: names nothing"),
         ("cv.grid.loss.delta=[1.0]", r"^cv\.grid\.loss\.delta: names nothing; the spec has no"),
         ("cv.method=holdout", r"^cv\.method: holdout .*split\.num_validation is 0"),
@@ -329,3 +335,86 @@ def test_a_loss_the_dataset_cannot_feed_is_refused_by_spec_check():
     data["loss"]["name"] = "softmax"
     with pytest.raises(TuidlError, match=r"^loss\.name: 'softmax' takes class targets"):
         validate(Spec.from_dict(data), reg)
+
+
+PCA_SPEC = """
+[dataset]
+name = "digits"
+
+[split]
+num_training = 600
+num_test = 100
+
+[[preprocess]]
+name = "reshape"
+
+[[preprocess]]
+name = "pca"
+k = 20
+
+[model]
+name = "knn"
+"""
+
+
+def test_grid_keys_number_steps_from_1_and_old_0_based_specs_still_read(reg):
+    """``preprocess.2.k`` is the second step (as the outline's "2. pca"); a spec using step
+    0 can only be the old form, so it is read 0-based; a stored run without the marker is
+    old; every spec tuidl writes carries the marker."""
+    from tuidl.experiment.spec_steps import STEPS_MARKER
+
+    new = loads_spec(PCA_SPEC + '[cv.grid]\n"preprocess.2.k" = [10, 20]\n')
+    validate(new, reg)
+    assert new.cv.grid == {"preprocess.2.k": [10, 20]}
+    old = loads_spec(
+        PCA_SPEC + '[cv.grid]\n"preprocess.1.k" = [10]\n"preprocess.0.dtype" = ["float32"]\n'
+    )
+    assert old.cv.grid == {"preprocess.2.k": [10], "preprocess.1.dtype": ["float32"]}
+    validate(old, reg)
+    text = new.to_toml()
+    assert text.splitlines()[0] == STEPS_MARKER
+    assert loads_spec(text, stored=True).cv.grid == {"preprocess.2.k": [10, 20]}
+    stored_old = PCA_SPEC + '[cv.grid]\n"preprocess.1.k" = [10]\n'  # by an older tuidl
+    assert loads_spec(stored_old, stored=True).cv.grid == {"preprocess.2.k": [10]}
+    with pytest.raises(TuidlError, match=r"reshape takes .*numbered from 1"):
+        validate(loads_spec(PCA_SPEC + '[cv.grid]\n"preprocess.1.k" = [10]\n'), reg)
+    ov = loads_spec(PCA_SPEC, ["preprocess.0.dtype=float32"])  # the old --set habit
+    assert ov.preprocess[0].params["dtype"] == "float32"
+
+
+def test_save_keeps_comments_and_layout_of_a_hand_written_spec(tmp_path):
+    """#11: Save (the workbench's, via spec_file) kept no comment; now only changed values
+    are rewritten, so comments, order and spellings such as 1e-3 stay."""
+    from tuidl.experiment.spec_file import read_spec_data, write_spec_data
+
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        "# my experiment\n"
+        "seed = 0  # fixed\n\n"
+        '[dataset]\nname = "digits"\n\n'
+        '[model]   # the model\nname = "linear"\nreg = 1e-3  # L2\n\n'
+        '[optimizer]\nname = "sgd"\nlr = 1e-2\n'
+    )
+    data = read_spec_data(path)
+    data["optimizer"]["lr"] = 0.05
+    data["training"] = {"epochs": 4}
+    write_spec_data(data, path)
+    text = path.read_text()
+    assert text.startswith("# my experiment\nseed = 0  # fixed\n")
+    assert "[model]   # the model" in text and "reg = 1e-3  # L2" in text
+    assert "lr = 0.05" in text and "epochs = 4" in text
+    assert tomllib.loads(text) == data
+    del data["optimizer"]
+    write_spec_data(data, path)
+    assert "optimizer" not in tomllib.loads(path.read_text())
+
+
+def test_spec_new_writes_the_settings_from_their_declarations():
+    """`tuidl spec new` shows every declared split/training/cv setting with its help."""
+    from tuidl.cli.spec_cmd import template
+    from tuidl.experiment.spec_schema import SETTINGS
+
+    text = template("digits")
+    for table in ("split", "training", "cv"):
+        for p in SETTINGS[table]:
+            assert f"{p.name} = " in text and p.help in text, (table, p.name)

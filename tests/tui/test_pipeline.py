@@ -165,7 +165,7 @@ async def test_a_plugin_component_gets_a_form_with_no_ui_code(registry, store_pa
         assert isinstance(rows["factor"].query_one("#value"), Input)
         assert isinstance(rows["mode"].query_one("#value"), Select)
         assert isinstance(rows["enabled"].query_one("#value"), Checkbox)
-        assert rows["tags"].grid_text is None  # lists can't be searched
+        assert rows["tags"].grid_text == ""  # lists can be searched too ("1, 2; 3")
         assert "Scale every feature by a factor" in screen_text(app)
         field = rows["factor"].query_one("#value", Input)
         field.value = "11"

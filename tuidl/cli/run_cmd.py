@@ -49,7 +49,7 @@ def add_parser(subparsers) -> None:
         metavar="KEY=VALUE",
         dest="overrides",
         help="override a spec key, e.g. --set dataset.path=/data/cifar-10-batches-py "
-        "(repeatable; preprocess steps are 0-based: preprocess.2.k)",
+        "(repeatable; preprocess steps are numbered from 1: preprocess.2.k)",
     )
     p.add_argument("--resume", type=int, metavar="RUN_ID", help="run what a stored run is missing")
     p.add_argument("--seed", type=int, help="override the spec's seed")

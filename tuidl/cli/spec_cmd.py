@@ -7,6 +7,7 @@ import sys
 from tuidl.errors import TuidlError
 
 _HEADER = """\
+{marker}
 # A tuidl experiment spec. Run it with:   tuidl run {file}
 # Override any key on the command line:  tuidl run {file} --set optimizer.lr=1e-3
 # Every table and key is described in docs/experiments.md; `tuidl plugins` lists every
@@ -18,11 +19,7 @@ seed = 0                     # fixes the split, the folds, initial weights and b
 name = "{dataset}"
 {dataset_params}
 [split]                      # rows for training, validation (holdout) and test
-num_training = {num_training}
-num_validation = {num_validation}
-num_test = {num_test}
-shuffle = {shuffle}
-stratify = false
+{split}
 
 # Preprocessing steps, in order; each is fitted on the training rows of each fold only.
 # preprocessors: {preprocessors}
@@ -53,19 +50,12 @@ lr = {lr}
 lr_decay = 0.95              # lr *= lr_decay after every epoch
 
 [training]
-{schedule}
-batch_size = 200
-sampling = "replacement"     # or "epoch": shuffled passes over every row
-patience = 0                 # > 0: stop after that many epochs without a better val accuracy
-keep_best = true             # restore the parameters of the best validation epoch
+{training}
 
 [cv]
-method = "{method}"            # "kfold" over the training rows, or "holdout" on validation
-folds = 5                    # kfold only
-shuffle = false
-stratify = false
+{cv}
 
-[cv.grid]                    # every combination is a trial; preprocess keys are 0-based
+[cv.grid]                    # every combination is a trial; preprocess steps count from 1
 {grid}
 """
 
@@ -73,28 +63,23 @@ _DATASETS = {
     "digits": {
         "name": "digits softmax",
         "dataset_params": "",
-        "num_training": 1200,
-        "num_validation": 300,
-        "num_test": 297,
-        "shuffle": "true                # digits has no test part: draw the parts at random",
+        # digits has no test part: the parts are drawn at random
+        "split": {"num_training": 1200, "num_validation": 300, "num_test": 297, "shuffle": True},
         "reg": "1e-3",
         "lr": "1e-2",
-        "schedule": "epochs = 10",
-        "method": "kfold",
+        "training": {"epochs": 10},
+        "cv": {"method": "kfold"},
         "grid": '"optimizer.lr" = [1e-3, 1e-2]\n"model.reg" = [1e-4, 1e-2]',
     },
     "cifar10": {
         "name": "cifar10 softmax",
         "dataset_params": 'path = "data/cifar-10-batches-py"   # or the .tar.gz; '
         "`tuidl data fetch cifar10` gets it\n",
-        "num_training": 49000,
-        "num_validation": 1000,
-        "num_test": 1000,
-        "shuffle": "false",
+        "split": {"num_training": 49000, "num_validation": 1000, "num_test": 1000},
         "reg": "2.5e4",
         "lr": "1e-7",
-        "schedule": "iterations = 1500           # or epochs = ...",
-        "method": "holdout",
+        "training": {"iterations": 1500},
+        "cv": {"method": "holdout"},
         "grid": '"optimizer.lr" = [1e-7, 5e-7]\n"model.reg" = [2.5e4, 5e4]',
     },
 }
@@ -119,7 +104,29 @@ def template(dataset: str = "digits", file: str = "experiment.toml") -> str:
             ("optimizers", "optimizer"),
         )
     }
-    return _HEADER.format(file=file, dataset=dataset, **names, **_DATASETS[dataset])
+    from tuidl.experiment.spec_steps import STEPS_MARKER
+
+    values = dict(_DATASETS[dataset])
+    tables = {t: _settings_table(t, values.pop(t, {})) for t in ("split", "training", "cv")}
+    return _HEADER.format(
+        marker=STEPS_MARKER, file=file, dataset=dataset, **names, **values, **tables
+    )
+
+
+def _settings_table(table: str, values: dict) -> str:
+    """The body of ``[split]``/``[training]``/``[cv]`` from the spec layer's declarations of
+    those settings (tuidl.experiment.spec_schema): every setting with its help as a comment,
+    ``values`` overriding the defaults; a setting with no value (``iterations``) is shown
+    commented out."""
+    from tuidl.experiment.spec_schema import SETTINGS
+    from tuidl.experiment.spec_toml import toml_value
+
+    lines = []
+    for p in SETTINGS[table]:
+        value = values.get(p.name, p.default)
+        line = f"# {p.name} = ..." if value is None else f"{p.name} = {toml_value(value)}"
+        lines.append(f"{line:<28} # {p.help}")
+    return "\n".join(lines)
 
 
 def add_parser(subparsers) -> None:

@@ -216,7 +216,7 @@ class _Execution(Bookkeeping):
         self.progress = progress
         self.cancel = cancel or (lambda: False)
         self.spec_toml = run["spec_toml"]
-        self.user_spec = loads_spec(self.spec_toml)
+        self.user_spec = loads_spec(self.spec_toml, stored=True)
         self.seed = int(run["seed"])
         self.spec = validate(self.user_spec, registry)
         self.plan = plan(self.spec.cv.grid, self.spec.cv.method, self.spec.cv.folds)

@@ -34,7 +34,8 @@ and the seed. Its TOML form is the one users edit::
 Component tables (``dataset``, each ``preprocess`` step, ``model``, ``loss``, ``init``,
 ``optimizer``) hold ``name`` plus that component's params, checked against its schema in the
 registry. Keys are addressed by dotted paths (``model.k``, ``training.batch_size``,
-``preprocess.2.k`` -- preprocess steps are **0-based**, so ``2`` is the third step); ``--set``
+``preprocess.2.k`` -- preprocess steps are numbered **from 1**, so ``2`` is the second step, as
+the workbench's outline shows it; see :mod:`tuidl.experiment.spec_steps` for older specs); ``--set``
 and ``[cv.grid]`` use the same paths.
 
 How it fails: :func:`load_spec`, :meth:`Spec.from_dict`, :func:`apply_overrides` and
@@ -55,7 +56,8 @@ from pathlib import Path
 from typing import Any
 
 from tuidl.errors import TuidlError
-from tuidl.experiment.spec_schema import check_settings, default, toml_number
+from tuidl.experiment.spec_schema import check_settings, default, tidy_for_toml
+from tuidl.experiment.spec_steps import STEPS_MARKER, renumber_old_steps, step_index
 from tuidl.experiment.spec_toml import dumps_toml
 
 # spec table -> registry kind
@@ -90,6 +92,8 @@ LEARNABLE_DEFAULTS = {
     "init": "small_random",
     "optimizer": "sgd",
 }
+# The tables only a learnable model uses (ignored, and left out when saved, for kNN).
+LEARNING_TABLES = (*LEARNABLE_DEFAULTS, "training")
 
 
 @dataclass
@@ -186,7 +190,7 @@ class Spec:
             dataset=_component("dataset", data["dataset"]),
             model=_component("model", data["model"]),
             split=_plain(SplitSpec, "split", data.get("split", {})),
-            preprocess=[_component(f"preprocess.{i}", p) for i, p in enumerate(pre)],
+            preprocess=[_component(f"preprocess.{i}", p) for i, p in enumerate(pre, 1)],
             loss=_component("loss", data["loss"]) if "loss" in data else None,
             init=_component("init", data["init"]) if "init" in data else None,
             optimizer=_component("optimizer", data["optimizer"]) if "optimizer" in data else None,
@@ -216,16 +220,13 @@ class Spec:
             if comp is not None:
                 d[key] = comp.to_dict()
         if self.training is not None:
-            training = {k: v for k, v in _fields(self.training).items() if v is not None}
-            if "epochs" in training:  # 400.0 is written as 400 (the field takes fractions)
-                training["epochs"] = toml_number(training["epochs"])
-            d["training"] = training
+            d["training"] = {k: v for k, v in _fields(self.training).items() if v is not None}
         cv = _fields(self.cv)
         grid = cv.pop("grid")
         if grid:
             cv["grid"] = grid
         d["cv"] = cv
-        return d
+        return tidy_for_toml(d)  # 400.0 epochs is written as 400 (the field takes fractions)
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
@@ -274,16 +275,37 @@ def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
 
 
 def loads_spec(
-    text: str, overrides: list[str] | tuple[str, ...] = (), source: str = "spec"
+    text: str,
+    overrides: list[str] | tuple[str, ...] = (),
+    source: str = "spec",
+    *,
+    stored: bool = False,
 ) -> Spec:
+    """Read a spec from TOML text with ``--set`` overrides (see :func:`loads_spec_data`)."""
+    return Spec.from_dict(loads_spec_data(text, overrides, source, stored=stored))
+
+
+def loads_spec_data(
+    text: str,
+    overrides: list[str] | tuple[str, ...] = (),
+    source: str = "spec",
+    *,
+    stored: bool = False,
+) -> dict[str, Any]:
+    """The TOML-shaped dict of a spec's text, overrides applied, step numbers in the current
+    form (an old 0-based spec is renumbered where that is unambiguous; ``stored``: the text
+    is a run's stored spec, see :mod:`tuidl.experiment.spec_steps`). Bad TOML raises."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TuidlError(f"{source}: not valid TOML: {exc}") from None
     except RecursionError:  # tomllib recurses per nesting level: [[[[...]]]] 500 deep
         raise TuidlError(f"{source}: arrays or tables nested too deeply to read") from None
+    overrides = renumber_old_steps(
+        data, list(overrides), marked=STEPS_MARKER in text, stored=stored
+    )
     apply_overrides(data, overrides)
-    return Spec.from_dict(data)
+    return data
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -324,7 +346,7 @@ def split_path(key: str) -> list[str]:
 
 def set_path(data: dict[str, Any], key: str, value: Any) -> None:
     """Set a dotted key in a TOML-shaped dict, creating tables as needed. ``preprocess.N``
-    indexes the existing steps (0-based); an index out of range raises."""
+    indexes the existing steps, numbered from 1; an index out of range raises."""
     parts = split_path(key)
     node: Any = data
     for i, part in enumerate(parts[:-1]):
@@ -354,29 +376,14 @@ def get_path(data: dict[str, Any], key: str) -> Any:
     for part in split_path(key):
         if isinstance(node, list):
             try:
-                node = node[int(part)]
-            except (ValueError, IndexError):
+                node = node[step_index(node, part, key)]
+            except TuidlError:
                 raise KeyError(key) from None
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
             raise KeyError(key)
     return node
-
-
-def step_index(items: list, part: str, where: str) -> int:
-    """The 0-based preprocess step ``part`` names in ``items``; a TuidlError names ``where``
-    when it is not a number or out of range."""
-    try:
-        i = int(part)
-    except ValueError:
-        raise TuidlError(f"{where}: preprocess steps are addressed by number (0-based)") from None
-    if not 0 <= i < len(items):
-        raise TuidlError(
-            f"{where}: the spec has {len(items)} preprocess step(s); indexes are 0-based "
-            f"(0..{len(items) - 1})"
-        )
-    return i
 
 
 def _check_keys(where: str, data: dict[str, Any], allowed: tuple[str, ...] | list[str]) -> None:

@@ -109,7 +109,7 @@ def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
     out.dataset = _resolve(registry, "dataset", "dataset", out.dataset)
     out.preprocess = [
         _resolve(registry, "preprocessor", f"preprocess.{i}", p)
-        for i, p in enumerate(out.preprocess)
+        for i, p in enumerate(out.preprocess, 1)
     ]
     if out.preprocess:
         _check_chain(out, registry)
@@ -186,7 +186,7 @@ def point_spec(spec: Spec, point: dict[str, Any], registry: Any) -> Spec:
         except (TuidlError, KeyError):
             continue  # validation reports the unknown component
         if parts[0] == "preprocess":
-            target = varied.preprocess[int(parts[1])]
+            target = varied.preprocess[step_index(varied.preprocess, parts[1], key)]
         else:
             target = getattr(varied, parts[0], None)
         if not isinstance(target, ComponentSpec):
@@ -220,7 +220,7 @@ def _check_grid_key(spec: Spec, key: str, registry: Any) -> None:
         if len(parts) != 3:
             raise TuidlError(
                 f"cv.grid.{key}: preprocess keys look like preprocess.N.param "
-                "(N is the 0-based step index)"
+                "(N is the step's number, from 1)"
             )
         step_index(spec.preprocess, parts[1], f"cv.grid.{key}")
     elif parts[0] == "training":
@@ -236,7 +236,10 @@ def _check_grid_key(spec: Spec, key: str, registry: Any) -> None:
     table = ".".join(parts[:-1])
     if f"{table}.name" in spec.cv.grid:
         return  # checked per grid point, against each component the grid switches to
-    comp = spec.preprocess[int(parts[1])] if parts[0] == "preprocess" else getattr(spec, parts[0])
+    if parts[0] == "preprocess":
+        comp = spec.preprocess[step_index(spec.preprocess, parts[1], f"cv.grid.{key}")]
+    else:
+        comp = getattr(spec, parts[0])
     if comp is None:
         raise TuidlError(f"cv.grid.{key}: names nothing; the spec has no [{parts[0]}] table")
     kind = COMPONENT_KINDS[parts[0]]
@@ -245,6 +248,7 @@ def _check_grid_key(spec: Spec, key: str, registry: Any) -> None:
         raise TuidlError(
             f"cv.grid.{key}: names nothing; {kind} {comp.name} takes "
             + (", ".join(["name", *params]))
+            + (" (preprocess steps are numbered from 1)" if parts[0] == "preprocess" else "")
         )
 
 

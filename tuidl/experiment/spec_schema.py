@@ -52,7 +52,7 @@ SETTINGS: dict[str, tuple[Param, ...]] = {
             "epochs",
             "float",
             None,
-            "passes over the training rows (blank: 10, unless iterations is set)",
+            "passes over the training rows (none given: 10, unless iterations is set)",
             min=0.001,
             nullable=True,
         ),
@@ -60,7 +60,7 @@ SETTINGS: dict[str, tuple[Param, ...]] = {
             "iterations",
             "int",
             None,
-            "minibatch steps instead of epochs (blank: use epochs)",
+            "minibatch steps, instead of epochs",
             min=1,
             nullable=True,
         ),
@@ -202,3 +202,13 @@ def toml_number(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
+
+
+def tidy_for_toml(data: dict[str, Any]) -> dict[str, Any]:
+    """A TOML-shaped spec dict as it is written: ``training.epochs`` as an int when whole
+    (see :func:`toml_number`). Returns a shallow copy; ``data`` is not changed."""
+    training = data.get("training")
+    if isinstance(training, dict) and isinstance(training.get("epochs"), float):
+        data = {**data, "training": {**training, "epochs": toml_number(training["epochs"])}}
+    return data
+

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from tuidl.errors import TuidlError
+from tuidl.experiment.spec_steps import STEPS_MARKER
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -76,7 +77,8 @@ def dumps_toml(data: dict[str, Any]) -> str:
     """Write a spec-shaped dict as TOML: top-level scalars, tables, one level of nested
     tables (``[cv.grid]``) and arrays of tables (``[[preprocess]]``). ``None`` is left out
     (TOML has no null; a left-out param takes its default)."""
-    lines: list[str] = []
+    # a spec with steps says how its key paths number them (see spec_steps)
+    lines: list[str] = [STEPS_MARKER] if data.get("preprocess") else []
     top = {k: v for k, v in data.items() if not isinstance(v, dict | list) or _is_scalar_list(v)}
     for k, v in top.items():
         if v is not None:

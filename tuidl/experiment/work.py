@@ -191,9 +191,10 @@ class Worker:
         self.data = data
         self.store = store
         self.cancel = cancel
-        self.spec = validate(loads_spec(context.spec_toml), registry, check_grid=False)
+        stored = loads_spec(context.spec_toml, stored=True)
+        self.spec = validate(stored, registry, check_grid=False)
         if trials is None:  # from the spec as written: switched components get their defaults
-            trials = trial_specs(loads_spec(context.spec_toml), registry)
+            trials = trial_specs(loads_spec(context.spec_toml, stored=True), registry)
         self.trials = trials
         self.folds = make_folds(self.spec, np.asarray(data.y_pool), len(data.y_val), context.seed)
         self._cache_key: tuple[str, int] | None = None

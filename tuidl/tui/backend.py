@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,28 +164,16 @@ class Backend:
 
     # specs
     def load_spec(self, path: str | os.PathLike) -> dict[str, Any]:
-        path = Path(path).expanduser()
-        try:
-            with path.open("rb") as fh:
-                return tomllib.load(fh)
-        except FileNotFoundError:
-            raise TuidlError(f"spec file {str(path)!r} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise TuidlError(f"spec file {str(path)!r} is not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise TuidlError(f"cannot read spec file {str(path)!r}: {exc.strerror}") from None
+        """A spec file's TOML-shaped dict (the spec layer reads it: step numbers included)."""
+        from tuidl.experiment.spec_file import read_spec_data
+
+        return read_spec_data(path)
 
     def save_spec(self, data: dict[str, Any], path: str | os.PathLike) -> Path:
-        path = Path(path).expanduser()
-        text = self.to_toml(data)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
-        except OSError as exc:
-            raise TuidlError(f"cannot write spec file {str(path)!r}: {exc.strerror}") from None
-        return path
+        """Write ``data``; an existing file keeps its comments and layout (spec_file)."""
+        from tuidl.experiment.spec_file import write_spec_data
+
+        return write_spec_data(data, path)
 
     def to_toml(self, data: dict[str, Any]) -> str:
         from tuidl.experiment.spec import dumps_toml

@@ -8,8 +8,13 @@ that ``tuidl run`` reads::
      "model": {...}, "loss": {...}, "init": {...}, "optimizer": {...}, "training": {...},
      "cv": {"method": "kfold", "folds": 5, "grid": {"model.k": [1, 3, 5]}}}
 
-Values are stored already validated; what a user typed that does not validate is kept by the form
-(with the schema's message shown inline) and never reaches the dict.
+Values are stored already validated; what a user typed that does not validate never reaches the
+dict: it is kept in :attr:`SpecDoc.pending` with the schema's message, counts as a problem in
+:meth:`SpecDoc.errors` (so the outline marks its section) and makes :meth:`SpecDoc.export` refuse,
+so Run and Save never use the last valid value behind the user's back.
+
+The rules come from the experiment layer (component kinds, the learnable defaults, which tables
+only learnable models use, whether a model is learnable); nothing here re-implements them.
 """
 
 from __future__ import annotations
@@ -22,27 +27,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuidl.errors import TuidlError
+from tuidl.experiment.spec import COMPONENT_KINDS, LEARNABLE_DEFAULTS, LEARNING_TABLES
+from tuidl.experiment.spec_check import component_learnable
+from tuidl.experiment.spec_steps import STEPS_FROM
 from tuidl.plugins.registry import Registry
 from tuidl.plugins.schema import Component, Param
 
-# spec table -> component kind, for the tables that name one component
-COMPONENT_SECTIONS = {
-    "dataset": "dataset",
-    "model": "model",
-    "loss": "loss",
-    "init": "initializer",
-    "optimizer": "optimizer",
-}
+# spec table -> component kind, for the tables that name one component (the spec layer's
+# map without the preprocess array, which the outline shows step by step)
+COMPONENT_SECTIONS = {k: v for k, v in COMPONENT_KINDS.items() if k != "preprocess"}
 # tables that only matter for models trained by the minibatch loop
-LEARNING_SECTIONS = ("loss", "init", "optimizer", "training")
+LEARNING_SECTIONS = LEARNING_TABLES
 # tables whose params come from the spec layer rather than from a component; "run" is the
 # spec's top level (name, seed)
 SETTINGS_SECTIONS = ("run", "split", "training", "cv")
-SEARCHABLE_TYPES = ("int", "float", "choice")
+SEARCHABLE_TYPES = ("int", "float", "choice", "list")
+# how a list param's search values are separated ("100; 50, 50" is [100] and [50, 50])
+LIST_SEPARATOR = ";"
 
-# The preprocessing step index in grid keys ("preprocess.<i>.k"). The spec layer decides; the
-# backend overrides this when it knows better.
-STEP_INDEX_BASE = 0
+# The number of the first preprocessing step in key paths ("preprocess.1.k"): the spec layer's
+# convention. Section keys ("preprocess.0") are list indexes, internal to the workbench.
+STEP_INDEX_BASE = STEPS_FROM
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,9 @@ class SpecDoc:
         # the spec layer's whole-spec check (cross-field rules, grid points); set by the app
         self.checker: Callable[[dict[str, Any]], str] | None = None
         self._checked: tuple[str, str] | None = None
+        # what the user typed that did not validate: (section, param, is_search) -> (the
+        # text or value, the schema's message); see edit()
+        self.pending: dict[tuple[str, str, bool], tuple[Any, str]] = {}
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -99,10 +107,9 @@ class SpecDoc:
         models = registry.names("model")
         if models:
             doc.set_component("model", "knn" if "knn" in models else models[0])
-        for section in ("loss", "init", "optimizer"):
+        for section, preferred in LEARNABLE_DEFAULTS.items():
             names = registry.names(COMPONENT_SECTIONS[section])
             if names:
-                preferred = {"loss": "softmax", "init": "small_random", "optimizer": "sgd"}[section]
                 doc.set_component(section, preferred if preferred in names else names[0])
         doc.data["training"] = {p.name: p.default for p in settings.get("training", ())}
         doc.data["cv"] = {p.name: p.default for p in settings.get("cv", ())}
@@ -183,6 +190,7 @@ class SpecDoc:
             self.data["preprocess"][int(section.split(".", 1)[1])] = new
         else:
             self.data[section] = new
+        self._drop_pending(section)  # the form is rebuilt from the new component's schema
         # grid keys that no longer name a param of this section go away
         prefix = self.grid_prefix(section)
         for key in list(self.grid):
@@ -190,6 +198,38 @@ class SpecDoc:
                 pname = key[len(prefix) + 1 :]
                 if not any(p.name == pname for p in comp.params):
                     del self.grid[key]
+
+    def edit(self, section: str, name: str, value: Any, *, grid: bool = False) -> Any:
+        """What a form calls for every change: :meth:`set_grid` (``grid``) or :meth:`set_param`.
+
+        A value that does not validate raises as they do *and* is remembered in
+        :attr:`pending` until it is corrected, so :meth:`errors` reports it and
+        :meth:`export` refuses; the dict keeps the last valid value meanwhile.
+        """
+        key = (section, name, grid)
+        try:
+            out = (
+                self.set_grid(section, name, value)
+                if grid
+                else self.set_param(section, name, value)
+            )
+        except TuidlError as exc:
+            self.pending[key] = (value, str(exc))
+            raise
+        self.pending.pop(key, None)
+        return out
+
+    def pending_for(self, section: str, name: str) -> dict[bool, tuple[Any, str]]:
+        """``{is_search: (typed, message)}`` for one param (what a rebuilt form shows)."""
+        return {g: v for (sec, n, g), v in self.pending.items() if (sec, n) == (section, name)}
+
+    def _drop_pending(self, section_prefix: str) -> None:
+        for key in [
+            k
+            for k in self.pending
+            if k[0] == section_prefix or k[0].startswith(section_prefix + ".")
+        ]:
+            del self.pending[key]
 
     def set_param(self, section: str, name: str, value: Any) -> Any:
         """Validate ``value`` (typed, or text from a form) and store it; raise with the message."""
@@ -218,6 +258,7 @@ class SpecDoc:
         comp = self.registry.get("preprocessor", name)
         index = len(self.steps) if index is None else max(0, min(index, len(self.steps)))
         self._shift_step_grid(lambda i: i + 1 if i >= index else i)
+        self._drop_pending("preprocess")
         self.steps.insert(index, {"name": comp.key, **_defaults(comp)})
         return index
 
@@ -225,6 +266,7 @@ class SpecDoc:
         if not 0 <= index < len(self.steps):
             raise TuidlError(f"there is no preprocessing step {index + 1}")
         del self.steps[index]
+        self._drop_pending("preprocess")
         prefix = self.grid_prefix(f"preprocess.{index}")
         for key in list(self.grid):
             if key.startswith(prefix + "."):
@@ -237,6 +279,7 @@ class SpecDoc:
             return index
         steps = self.steps
         steps[index], steps[target] = steps[target], steps[index]
+        self._drop_pending("preprocess")
         self._shift_step_grid(lambda i: target if i == index else index if i == target else i)
         return target
 
@@ -279,7 +322,11 @@ class SpecDoc:
         message. Returns the stored list (``None`` when removed).
         """
         key = self.grid_key(section, name)
-        items = _split_values(text) if isinstance(text, str) else list(text)
+        is_list = name != "name" and self._param(section, name).type == "list"
+        if isinstance(text, str):
+            items = _split_list_values(text) if is_list else _split_values(text)
+        else:
+            items = list(text)
         if not items:
             self.grid.pop(key, None)
             return None
@@ -290,8 +337,8 @@ class SpecDoc:
             param = self._param(section, name)
             if param.type not in SEARCHABLE_TYPES:
                 raise TuidlError(
-                    f"{self.owner(section)}: {name!r} is a {param.type}; only numbers and "
-                    "choices can be searched"
+                    f"{self.owner(section)}: {name!r} is a {param.type}; only numbers, "
+                    "choices and lists can be searched"
                 )
             values = [param.validate(v, self.owner(section)) for v in items]
         if len(set(map(repr, values))) != len(values):
@@ -301,7 +348,11 @@ class SpecDoc:
 
     def grid_text(self, section: str, name: str) -> str:
         values = self.grid.get(self.grid_key(section, name))
-        return ", ".join(_fmt(v) for v in values) if values else ""
+        if not values:
+            return ""
+        if any(isinstance(v, list | tuple) for v in values):
+            return f"{LIST_SEPARATOR} ".join(format_value(v) for v in values)
+        return ", ".join(_fmt(v) for v in values)
 
     def grid_points(self) -> int:
         n = 1
@@ -357,6 +408,9 @@ class SpecDoc:
     def errors(self) -> dict[str, str]:
         """Every problem, keyed by ``section`` or ``section.param``, with the schema's message."""
         out: dict[str, str] = {}
+        for (section, name, _grid), (_typed, message) in self.pending.items():
+            if self.applies(section):
+                out.setdefault(f"{section}.{name}", message)
         for sec in self.sections():
             if not self.applies(sec.key):
                 continue
@@ -392,9 +446,9 @@ class SpecDoc:
             return ""
         import json
 
-        key = json.dumps(self.export(), sort_keys=True, default=repr)
+        key = json.dumps(self.export(check=False), sort_keys=True, default=repr)
         if self._checked is None or self._checked[0] != key:
-            self._checked = (key, self.checker(self.export()))
+            self._checked = (key, self.checker(self.export(check=False)))
         return self._checked[1]
 
     def _problem_key(self, message: str) -> str:
@@ -402,6 +456,10 @@ class SpecDoc:
         head = message.split(":", 1)[0].strip()
         if head.startswith("cv.grid"):
             return "cv"
+        parts = head.split(".")
+        if parts[0] == "preprocess" and len(parts) > 1 and parts[1].isdigit():
+            parts[1] = str(int(parts[1]) - STEP_INDEX_BASE)  # a step number -> its section
+            head = ".".join(parts)
         sections = {s.key for s in self.sections()}
         if head in sections or head.rsplit(".", 1)[0] in sections:
             return head
@@ -429,8 +487,22 @@ class SpecDoc:
         return out
 
     # ---- export -------------------------------------------------------------------------
-    def export(self) -> dict[str, Any]:
-        """The dict to save or run: learning tables dropped for models that don't use them."""
+    def export(self, *, check: bool = True) -> dict[str, Any]:
+        """The dict to save or run: learning tables dropped for models that don't use them.
+
+        With ``check`` (what Run and Save use) a spec with any problem -- a typed value that
+        did not validate, or one the spec layer refuses -- raises TuidlError naming the first
+        one: what is written or run is always what the form shows.
+        """
+        if check:
+            errors = self.errors()
+            if errors:
+                key, message = next(iter(errors.items()))
+                n = len(errors)
+                raise TuidlError(
+                    f"fix the spec first ({n} problem{'s' if n > 1 else ''}, marked ! in the "
+                    f"outline): {message}"
+                )
         data = copy.deepcopy(self.data)
         if self.learnable() is False:
             for section in LEARNING_SECTIONS:
@@ -443,22 +515,6 @@ class SpecDoc:
         if not data.get("name"):
             data.pop("name", None)
         return _drop_none(data)
-
-
-def component_learnable(comp: Component) -> bool | None:
-    """``extra["learnable"]``, else the factory's ``learnable``, else the built object's
-    (the same order as the spec layer's ``is_learnable``)."""
-    if comp.extra and comp.extra.get("learnable") is not None:
-        return bool(comp.extra["learnable"])
-    flag = getattr(comp.factory, "learnable", None)
-    if flag is not None:
-        return bool(flag)
-    try:
-        obj = comp.create()
-    except Exception:
-        return None
-    value = getattr(obj, "learnable", None)
-    return None if value is None else bool(value)
 
 
 def _drop_none(d: Any) -> Any:
@@ -497,6 +553,11 @@ def _split_values(text: str) -> list[str]:
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     return [t.strip().strip("\"'") for t in text.split(",") if t.strip()]
+
+
+def _split_list_values(text: str) -> list[str]:
+    """``"100; 50, 50"`` -> ``["100", "50, 50"]``: alternatives for a list param."""
+    return [t.strip() for t in text.split(LIST_SEPARATOR) if t.strip()]
 
 
 def _fmt(v: Any) -> str:

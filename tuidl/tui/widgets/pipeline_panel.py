@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -274,28 +276,24 @@ class PipelinePanel(Horizontal):
     @on(SectionEditor.ComponentGrid)
     def _component_grid(self, event: SectionEditor.ComponentGrid) -> None:
         try:
-            self.doc.set_grid(event.section, "name", event.text)
+            self.doc.edit(event.section, "name", event.text, grid=True)
             event.editor.set_component_grid_error("")
         except TuidlError as exc:
             event.editor.set_component_grid_error(str(exc))
-            return
         self._refresh_labels()
         self.post_message(self.SpecChanged())
 
     @on(ParamRow.Edited)
     def _edited(self, event: ParamRow.Edited) -> None:
         row = event.row
-        try:
-            if event.grid:
-                self.doc.set_grid(row.section, row.param.name, event.value)
-            else:
-                self.doc.set_param(row.section, row.param.name, event.value)
-        except TuidlError as exc:
-            row.set_error(str(exc))
-            return
-        row.set_error("")
+        # the typed text stays as typed: the doc keeps a bad value as pending (a problem that
+        # blocks Run and Save), and nothing here writes back into the field being typed in
+        with contextlib.suppress(TuidlError):
+            self.doc.edit(row.section, row.param.name, event.value, grid=event.grid)
+        still = self.doc.pending_for(row.section, row.param.name)
+        row.set_error(next((message for _, message in still.values()), ""))
         self._refresh_labels()
-        if row.section == "dataset" and not event.grid:
+        if row.section == "dataset" and not event.grid and not still:
             self.reload_dataset_info()
         self.post_message(self.SpecChanged())
 

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Select, Static
 
 from tuidl.tui.specdoc import Section, SpecDoc
-from tuidl.tui.widgets.param_row import ParamRow
+from tuidl.tui.widgets.param_row import FieldInput, ParamRow
 
 LONG_TITLES = {
     "dataset": "Dataset",
@@ -76,6 +76,10 @@ class SectionEditor(VerticalScroll, can_focus=False):
         self.section = section
         self.note = note
         self._last_grid = doc.grid_text(section.key, "name") if section.kind else ""
+        typed = doc.pending_for(section.key, "name").get(True)
+        if typed is not None:  # a search list that did not validate: show it as typed
+            self._last_grid = str(typed[0])
+        self._pending_error = typed[1] if typed else ""
 
     def compose(self) -> ComposeResult:
         doc, sec = self.doc, self.section
@@ -96,7 +100,14 @@ class SectionEditor(VerticalScroll, can_focus=False):
         table = doc.table(sec.key) if doc.has_table(sec.key) else {}
         for p in doc.params(sec.key):
             grid = doc.grid_text(sec.key, p.name) if doc.searchable(sec.key, p.name) else None
-            row = ParamRow(sec.key, p, table.get(p.name, p.default), grid, id=f"p-{p.name}")
+            row = ParamRow(
+                sec.key,
+                p,
+                table.get(p.name, p.default),
+                grid,
+                pending=doc.pending_for(sec.key, p.name),
+                id=f"p-{p.name}",
+            )
             row.disabled = not applies
             yield row
         if not doc.params(sec.key) and sec.kind is not None and doc.component(sec.key):
@@ -120,8 +131,8 @@ class SectionEditor(VerticalScroll, can_focus=False):
                 disabled=not applies,
             )
             if sec.key in ("loss", "init", "optimizer"):
-                yield Input(
-                    doc.grid_text(sec.key, "name"),
+                yield FieldInput(
+                    self._last_grid,
                     placeholder=f"search: {', '.join(names[:2])}",
                     compact=True,
                     id="component-grid",
@@ -131,9 +142,15 @@ class SectionEditor(VerticalScroll, can_focus=False):
         yield Static("", classes="name-error", id="component-grid-error")
         if comp is not None:
             where = f"  [{comp.plugin}]" if comp.plugin else ""
-            yield Static(Text(comp.summary + where), classes="summary")
+            summary = Static(Text(comp.summary + where), classes="summary")
+            summary.tooltip = comp.help  # the factory's docstring; F2 shows it in full
+            yield summary
         elif current and current not in names:
             yield Static(Text(f"unknown {sec.kind} {current!r}"), classes="hint")
+
+    def on_mount(self) -> None:
+        if self._pending_error:
+            self.set_component_grid_error(self._pending_error)
 
     # ---- what the panel calls -----------------------------------------------------------
     def set_note(self, text: str | Text) -> None:
