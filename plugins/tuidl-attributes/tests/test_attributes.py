@@ -312,3 +312,9 @@ def test_a_metrics_hook_never_costs_the_finished_run(tmp_path, monkeypatch, caps
     assert "ValueError: boom" in metrics["error"]
     assert set(metrics["attributes"]["even"]) == {"accuracy", "positives"}
     assert "only accuracy is shown" in capsys.readouterr().out
+
+
+def test_chance_loss_is_the_loss_at_zero_scores(loss):
+    Y = np.array([[0, 1, 1], [1, 0, 0], [1, 1, 0]])
+    assert loss(np.zeros((3, 3)), Y)[0] == pytest.approx(loss.chance_loss(3))
+    assert loss.chance_loss(3) == pytest.approx(3 * np.log(2))

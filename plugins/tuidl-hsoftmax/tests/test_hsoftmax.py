@@ -251,3 +251,13 @@ def test_predict_handles_more_rows_than_one_chunk(make):
     scores = rng.normal(size=(2500, 4))
     loss = make()
     np.testing.assert_array_equal(loss.predict(scores), np.argmax(loss.log_proba(scores), axis=1))
+
+
+@pytest.mark.parametrize("classes", [2, 10, 37])
+def test_chance_loss_is_the_loss_at_zero_scores_with_balanced_classes(make, classes):
+    loss = make()
+    K = loss.output_dim(classes)
+    y = np.arange(classes)  # every class once: the mean over classes' paths
+    assert loss(np.zeros((classes, K)), y)[0] == pytest.approx(loss.chance_loss(classes))
+    if classes == 2:
+        assert loss.chance_loss(2) == pytest.approx(np.log(2))

@@ -30,6 +30,12 @@ class AttributeLoss:
     def output_dim(self, num_attributes: int) -> int:
         return int(num_attributes)
 
+    def chance_loss(self, num_attributes: int) -> float:
+        """The loss when every score is 0 (probability 1/2 for every attribute): the sum over
+        attributes of ``ln 2`` (``pos_weight`` scales the positives' share, which depends on
+        the data, so this is exact only for ``pos_weight = 1``)."""
+        return float(num_attributes * np.log(2.0))
+
     def __call__(self, scores: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
         Y = _targets(Y, scores.shape)
         n = scores.shape[0]

@@ -80,6 +80,13 @@ class HSoftmaxLoss:
         self._set_num_classes(int(num_classes))
         return self.num_classes - 1
 
+    def chance_loss(self, num_classes: int) -> float:
+        """The loss when every score is 0: ``ln 2`` per node on a path, averaged over the
+        classes' paths (``tuidl check`` compares the initial loss with it)."""
+        self._set_num_classes(int(num_classes))
+        lengths = np.count_nonzero(self.tree.signs, axis=1)
+        return float(np.log(2.0) * lengths.mean())
+
     def __call__(self, scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """Mean over rows of ``-sum log sigmoid(sign * s)`` along each label's path.
 
