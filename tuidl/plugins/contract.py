@@ -222,10 +222,10 @@ def code_hashes(plugins: Iterable[PluginInfo]) -> dict[str, str]:
     """:func:`code_hash` of each plugin by name, hashing each code folder once (the six
     built-ins share tuidl's)."""
     by_root: dict[Path | None, str] = {None: ""}
-    out = {}
+    out: dict[str, str] = {}
     for info in plugins:
         root = _code_root(info)
-        if root not in by_root:
+        if root is not None and root not in by_root:
             by_root[root] = _hash_root(root)
         if not out.get(info.name):  # a duplicate that failed to load has no code of its own
             out[info.name] = by_root[root]
