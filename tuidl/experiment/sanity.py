@@ -166,15 +166,16 @@ def initial_loss(subject: Subject) -> Check:
     name = "initial loss"
     X, y = subject.X[:LOSS_ROWS], subject.y[:LOSS_ROWS]
     parts = _build(subject, X, y, reg=0.0)
-    chance = getattr(parts.loss, "chance_loss", None)
-    if not callable(chance):
+    from tuidl.plugins.api import ChanceLoss
+
+    if not isinstance(parts.loss, ChanceLoss) or not callable(parts.loss.chance_loss):
         return Check(
             name,
             "n/a",
             hint=f"the loss {subject.spec.loss.name!r} declares no chance_loss(num_classes), "
             "so there is no value to expect",
         )
-    expected = float(chance(subject.num_classes))
+    expected = float(parts.loss.chance_loss(subject.num_classes))
     measured = float(parts.model.loss(X, y)[0])
     note = "" if "reg" in _params(subject) else " (the model has no reg param: reg included)"
     text = f"{measured:.4f}{note}"

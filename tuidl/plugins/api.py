@@ -7,8 +7,8 @@ checker (mypy, pyright) checks them structurally, and every protocol is
 signatures). ``tuidl plugins check`` (:mod:`tuidl.plugins.contract`) checks the behaviour.
 
 What is **optional** is declared here as protocols of its own (``FitsData``, ``PathLoss``,
-``ReportsMetrics``, ``MultilabelTargets``): a component implements the ones it has and
-tuidl uses them only when present. Everything else in a kind's protocol is required.
+``ReportsMetrics``, ``ChanceLoss``, ``MultilabelTargets``): a component implements the ones
+it has and tuidl uses them only when present. Everything else in a kind's protocol is required.
 
 Array conventions: rows first (``X`` is (N, ...)), float32 unless a component is asked for
 float64, labels int64 in ``range(num_classes)``.
@@ -204,6 +204,16 @@ class ReportsMetrics(Protocol):
     def metrics(self, Y_true: Array, Y_pred: Array, names: Sequence[str]) -> Mapping[str, Any]: ...
 
 
+@runtime_checkable
+class ChanceLoss(Protocol):
+    """Optional, on any loss: its value when every score is equal (0), which is about where a
+    small-weight initialization starts. ``tuidl check`` compares the initial loss with it;
+    without it that check is "n/a". The built-ins: ``ln C`` (softmax), ``(C - 1) * delta``
+    (SVM), ``(C - 1) * delta**2`` (squared hinge)."""
+
+    def chance_loss(self, num_classes: int) -> float: ...
+
+
 # -- initializer and optimizer ---------------------------------------------------------------------
 
 
@@ -245,12 +255,13 @@ KIND_PROTOCOLS: dict[str, tuple[type, ...]] = {
 }
 OPTIONAL = {
     "dataset": (MultilabelTargets,),
-    "loss": (FitsData, PathLoss, ReportsMetrics),
+    "loss": (FitsData, PathLoss, ReportsMetrics, ChanceLoss),
 }
 
 __all__ = [
     "KIND_PROTOCOLS",
     "OPTIONAL",
+    "ChanceLoss",
     "Dataset",
     "FitsData",
     "FittedModel",
