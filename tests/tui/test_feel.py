@@ -160,3 +160,23 @@ async def test_quit_without_changes_just_quits(registry, store_path):
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert not app.is_running
+
+
+async def test_sanity_checks_run_from_the_workbench(registry, store_path):
+    from tuidl.tui.screens.checks import ChecksScreen
+
+    from .conftest import wait_for
+
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.doc.set_component("model", "linear")
+        app.pipeline.set_doc(app.doc)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChecksScreen), timeout=60)
+        text = screen_text(app)
+        assert "Sanity checks of" in text and "initial loss" in text
+        assert "gradient check" in text and "✓ pass" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ChecksScreen)

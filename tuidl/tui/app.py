@@ -54,6 +54,7 @@ class WorkbenchApp(App[None]):
         Binding("ctrl+s", "save", "Save", id="app.save", priority=True),
         Binding("ctrl+o", "open", "Open", id="app.open", priority=True),
         Binding("f2", "plugins", "Plugins", id="app.plugins"),
+        Binding("f3", "sanity", "Check", id="app.sanity", show=False),
         Binding("1", "tab('pipeline')", "Pipeline", id="app.tab.pipeline", show=False),
         Binding("2", "tab('run')", "Run tab", id="app.tab.run", show=False),
         Binding("3", "tab('results')", "Results", id="app.tab.results", show=False),
@@ -281,6 +282,18 @@ class WorkbenchApp(App[None]):
         from tuidl.tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
+
+    def action_sanity(self) -> None:
+        """F3: the recipe's sanity checks on the pipeline as it is (``tuidl check``)."""
+        if not self.ready:
+            self.notify("still loading plugins; try again in a moment", severity="warning")
+            return
+        errors = self.problems()
+        if errors:
+            self.notify(f"fix the spec first: {next(iter(errors.values()))}", severity="error")
+            return
+        self.notify("running the sanity checks (a few seconds)…", timeout=3)
+        self._sanity(self.doc.export())
 
     def action_plugins(self) -> None:
         from tuidl.tui.screens.plugins import PluginsScreen
@@ -523,6 +536,10 @@ class WorkbenchApp(App[None]):
         self.backend.validate(data)
         return self.backend.start(data)
 
+    @work(thread=True, exclusive=True, group="sanity", exit_on_error=False)
+    def _sanity(self, data: dict[str, Any]):
+        return self.backend.sanity_check(data)
+
     @work(thread=True, group="cancel", exit_on_error=False)
     def _cancel_run(self, run_id: str) -> tuple[bool, str]:
         return self.backend.cancel(run_id)
@@ -621,6 +638,10 @@ class WorkbenchApp(App[None]):
                 self.action_tab("results")
                 if not view.finished_states:
                     self.follow(view.id)  # a run going on keeps updating until it ends
+        elif group == "sanity":
+            from tuidl.tui.screens.checks import ChecksScreen
+
+            self.push_screen(ChecksScreen(*result))
         elif group == "compare":
             from tuidl.tui.screens.compare import CompareScreen
 

@@ -199,6 +199,14 @@ class Backend:
             return f"{type(exc).__name__}: {exc}"
         return ""
 
+    def sanity_check(self, data: dict[str, Any]):
+        """``tuidl check`` on ``data`` (seconds; call it from a worker thread): a description
+        of what was checked and the :class:`~tuidl.experiment.sanity.Check` list."""
+        from tuidl.experiment.sanity import run_checks
+        from tuidl.experiment.spec import Spec
+
+        return run_checks(Spec.from_dict(data), self.registry)
+
     # datasets
     def dataset_info(self, name: str, params: dict[str, Any]) -> DatasetInfo:
         """Load a dataset (in a worker thread: it can take seconds) and describe it."""

@@ -25,6 +25,11 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
     doc = app.doc
     yield SystemCommand("Run", "Start cross-validation over the grid (ctrl+r)", app.action_run)
     yield SystemCommand("Cancel run", "Stop the run in progress (ctrl+g)", app.action_cancel)
+    yield SystemCommand(
+        "Sanity checks",
+        "Initial loss, reg, overfit 20 rows, gradient check, in seconds (F3)",
+        app.action_sanity,
+    )
     yield SystemCommand("Save spec…", "Save the pipeline as TOML (ctrl+s)", app.action_save)
     yield SystemCommand("Open spec…", "Open a TOML spec (ctrl+o)", app.action_open)
     yield SystemCommand(
