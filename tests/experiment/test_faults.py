@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -59,35 +60,81 @@ def reference(tmp_path_factory, reg):
 # -- a full disk, in-process ------------------------------------------------------------------
 
 
+class _FillingDisk:
+    """The store's connection on a disk that fills: once ``full`` is set, every write
+    fails as SQLite reports a full disk, whatever the store's layout (reads go on)."""
+
+    WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+    def __init__(self, conn):
+        self._conn = conn
+        self.full = False
+
+    def _check(self, sql):
+        if self.full and sql.lstrip().upper().startswith(self.WRITES):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    def execute(self, sql, *args):
+        self._check(sql)
+        return self._conn.execute(sql, *args)
+
+    def executemany(self, sql, *args):
+        self._check(sql)
+        return self._conn.executemany(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
 def test_a_full_store_stops_the_run_and_resume_runs_the_fold_again(tmp_path, reg, reference):
-    """The store fills while a fold's curves are written: before, that fold was stored as
-    a failed trial and a resume skipped it, finishing the run with the trial pending."""
+    """The store fills mid-run: before, the fold being written was stored as a failed
+    trial and a resume skipped it, finishing the run with the trial pending."""
     store = Store(tmp_path / "runs.sqlite")
+    disk = store.conn = _FillingDisk(store.conn)
     seen = []
 
     def fill_after_four(p):
         if p.last is not None:
             seen.append((p.last.trial, p.last.fold))
-            if len(seen) == 4:  # the disk is full from here on: no page may be added
-                pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
-                store.conn.execute(f"PRAGMA max_page_count = {pages}")
+            disk.full = len(seen) >= 4  # from here on, no write fits
 
     out = run_spec(blobs_spec(), store, registry=reg, progress=fill_after_four)
     assert out.status == "interrupted"
     assert "database or disk is full" in out.message and "tuidl run --resume" in out.message
     run = store.get_run(out.run_id)
-    assert run["status"] in ("interrupted", "running")  # the status may not fit either
+    assert run["status"] == "running"  # not even the status fits: a resume handles it
     done = store.done_folds(out.run_id)
-    assert set(done) == set(seen) and 4 <= len(done) < 12  # what was committed, no more
+    assert set(done) == set(seen) and len(done) == 4  # committed folds kept, no more
     assert all(r["status"] == "ok" for r in done.values())  # no fold "failed" of a full disk
     assert all(t["status"] in ("pending", "ok") for t in run["trials"])
 
-    store.conn.execute("PRAGMA max_page_count = 1073741823")  # space freed
+    disk.full = False  # space freed
     assert resume(out.run_id, store, registry=reg).status == "finished"
     _no_pending(store, out.run_id)
     assert _scores(store, out.run_id) == reference
     for key, row in done.items():
         assert store.done_folds(out.run_id)[key]["score"] == row["score"]
+
+
+def test_sqlite_full_is_a_storage_error_and_leaves_no_transaction_open(tmp_path):
+    """SQLite rolls back by itself on a full disk; the store's own ROLLBACK then raised
+    'no transaction is active' and hid the real error."""
+    store = Store(tmp_path / "runs.sqlite")
+    run_id = store.create_run(blobs_spec())
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")  # no page may be added
+    with pytest.raises(StorageError, match="database or disk is full"):
+        store.create_run(_big_spec())
+    assert not store.conn.in_transaction
+    store.conn.execute("PRAGMA max_page_count = 1073741823")
+    store.set_status(run_id, "interrupted", "fits again")  # the connection still works
+    assert store.get_run(run_id)["message"] == "fits again"
+
+
+def _big_spec():
+    spec = blobs_spec()
+    spec.name = "x" * 50_000  # overflow pages: needs room however the pages are filled
+    return spec
 
 
 def _enospc_after(monkeypatch, n):
