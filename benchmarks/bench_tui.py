@@ -1,7 +1,9 @@
-"""Workbench responsiveness: time to first frame, and event-loop lag while a CV runs.
+"""Workbench responsiveness: time to first frame, event-loop lag while a CV runs, and
+key-to-screen latency through a real terminal.
 
-    .venv/bin/python benchmarks/bench_tui.py            # both measurements, 80×24
+    .venv/bin/python benchmarks/bench_tui.py            # first frame and lag, 80×24
     .venv/bin/python benchmarks/bench_tui.py --size 200x50 --tab results
+    .venv/bin/python benchmarks/bench_tui.py --keys     # key → screen in tmux, idle and loaded
 
 Targets (issue 5): first frame < 1 s; event-loop lag p99 < 50 ms while a cross-validation
 runs on both cores.
@@ -16,7 +18,16 @@ has loaded (in a thread, after the first frame) and the pipeline panel is shown.
 ``python -m tuidl run --resume ID`` in its own session, with as many workers as cores, so the
 CV competes with the UI for both cores. A probe task sleeps ``--probe-ms`` and records how late
 it wakes up; lag is that overshoot. The app polls the store every 0.5 s and redraws the live
-charts (and the results table on its tab) as in normal use.
+charts (and the results table on its tab) as in normal use. ``--follow`` starts the run
+with ``tuidl run --detach`` instead, as another terminal would, and the workbench follows it.
+
+**Keys** (issue 11): ``tuidl`` runs in a tmux pane (``--size``, default 120×36). A key is
+sent with ``tmux send-keys`` and the pane is captured every millisecond or so until its
+text changes; latency is from just before the send to the first changed capture, so the
+terminal, tmux and the whole Textual render path are in it, as a person feels it. Each
+sample is a tab switch (``2`` then ``1``) or the command palette (ctrl+p, then escape).
+Measured idle, then while a 2-worker CV started by ``tuidl run --detach`` keeps both cores
+busy and the workbench follows it. Targets: idle p95 ≤ 100 ms, loaded p95 ≤ 1.5× idle.
 """
 
 from __future__ import annotations
@@ -94,6 +105,116 @@ def configure(app, args) -> None:
     app.pipeline.set_doc(doc)
 
 
+LOAD_SPEC = """
+[dataset]
+name = "digits"
+[split]
+num_training = 1400
+num_test = 300
+[model]
+name = "linear"
+[training]
+epochs = {epochs}
+batch_size = 100
+[cv]
+folds = 5
+[cv.grid]
+"optimizer.lr" = [1e-3, 3e-3, 1e-2, 3e-2]
+"model.reg" = [1e-4, 1e-2]
+"""
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def _capture(session: str) -> str:
+    return _tmux("capture-pane", "-p", "-t", session)
+
+
+def _wait_change(session: str, before: str, timeout: float = 5.0) -> float | None:
+    """Seconds until the pane differs from ``before`` (None on timeout)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if _capture(session) != before:
+            return time.perf_counter() - t0
+        time.sleep(0.001)
+    return None
+
+
+def _press(session: str, key: str) -> float | None:
+    before = _capture(session)
+    t0 = time.perf_counter()
+    _tmux("send-keys", "-t", session, key)
+    waited = _wait_change(session, before)
+    return None if waited is None else time.perf_counter() - t0
+
+
+def _key_samples(session: str, n: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"tab": [], "palette": []}
+    for _ in range(n):
+        for key, kind in (("2", "tab"), ("1", "tab"), ("C-p", "palette"), ("Escape", "palette")):
+            got = _press(session, key)
+            if got is not None:
+                out[kind].append(got)
+            time.sleep(0.15)  # let the screen settle, as between a person's keys
+    return out
+
+
+def _pcts(xs: list[float]) -> dict[str, float]:
+    xs = sorted(xs)
+    if not xs:
+        return {"n": 0}
+    return {
+        "n": len(xs),
+        "p50_ms": round(1000 * xs[len(xs) // 2], 1),
+        "p95_ms": round(1000 * xs[min(len(xs) - 1, int(0.95 * len(xs)))], 1),
+    }
+
+
+def keys(args, tmp: str) -> dict:
+    """Key → changed screen through tmux, idle and while a detached CV runs (see above)."""
+    width, height = (int(v) for v in args.size.split("x"))
+    store = str(Path(tmp) / "keys.sqlite")
+    tuidl = str(Path(sys.executable).with_name("tuidl"))
+    session = f"tuidl-bench-{os.getpid()}"
+    env = f"XDG_DATA_HOME={tmp} TERM=xterm-256color"
+    _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+          f"env {env} {tuidl} --store {store}")  # fmt: skip
+    result: dict = {"size": args.size}
+    try:
+        t0 = time.perf_counter()
+        while "Dataset" not in _capture(session):
+            if time.perf_counter() - t0 > 30:
+                raise SystemExit("the workbench did not start in tmux:\n" + _capture(session))
+            time.sleep(0.05)
+        time.sleep(1.0)
+        idle = _key_samples(session, args.key_samples)
+        result["idle"] = {k: _pcts(v) for k, v in idle.items()}
+        spec = Path(tmp) / "load.toml"
+        spec.write_text(LOAD_SPEC.format(epochs=int(args.epochs)))
+        subprocess.run(
+            [tuidl, "run", str(spec), "--store", store, "--workers", "2", "--detach"],
+            check=True, capture_output=True, env={**os.environ, "XDG_DATA_HOME": tmp},
+        )  # fmt: skip
+        time.sleep(3.0)  # workers up and training; the workbench has picked the run up
+        loaded = _key_samples(session, args.key_samples)
+        result["loaded"] = {k: _pcts(v) for k, v in loaded.items()}
+        result["load_average_1min"] = round(os.getloadavg()[0], 2)
+        subprocess.run([tuidl, "cancel", "1", "--store", store], capture_output=True)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    all_idle = sorted(idle["tab"] + idle["palette"])
+    all_loaded = sorted(loaded["tab"] + loaded["palette"])
+    p95_idle = _pcts(all_idle).get("p95_ms", float("inf"))
+    p95_loaded = _pcts(all_loaded).get("p95_ms", float("inf"))
+    result["targets_met"] = {
+        "idle_p95_le_100ms": p95_idle <= 100,
+        "loaded_p95_le_1.5x_idle": p95_loaded <= 1.5 * p95_idle,
+    }
+    return result
+
+
 async def lag(args, store: str) -> dict:
     from tuidl.tui.app import WorkbenchApp
 
@@ -155,7 +276,16 @@ def main() -> int:
     ap.add_argument("--epochs", type=float, default=30, help="epochs per fit (run length)")
     ap.add_argument("--probe-ms", type=float, default=10.0)
     ap.add_argument("--skip-first-frame", action="store_true")
+    ap.add_argument("--keys", action="store_true", help="key-to-screen latency in tmux")
+    ap.add_argument("--key-samples", type=int, default=15, help="rounds of 4 keys each")
     args = ap.parse_args()
+    if args.keys:
+        if args.size == "80x24":
+            args.size = "120x36"
+        with tempfile.TemporaryDirectory() as tmp:
+            out = keys(args, tmp)
+        print(json.dumps(out))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_DATA_HOME"] = tmp  # runner logs stay out of the user's data dir
         store = str(Path(tmp) / "bench.sqlite")
