@@ -85,12 +85,20 @@ class FakeBackend(Backend):
         assert grid is not None
         return run_id
 
-    def cancel(self, run_id):
+    def cancel(self, run_id, wait=60.0):
         view = self.runs[run_id]
         if view.status in ("queued", "running"):
             view.status = "interrupted"
             view.message = "interrupted; finished folds are stored"
-        return True
+            return True, f"run {run_id} stopped"
+        return False, f"run {run_id} is not running (status: {view.status})"
+
+    def resume(self, run_id):
+        self.runs[run_id].status = "queued"
+        self.runs[run_id].message = ""
+
+    def retry(self, run_id):
+        return self.start(self.runs[run_id].spec)
 
     def process_alive(self, run_id):
         return None
@@ -120,6 +128,7 @@ class FakeBackend(Backend):
                     trial.seconds = 0.1
                     trial.status = "ok"
             view.done_fits = step + 1
+            view.current = (trial.index, fold)
             view.curves = Curves(
                 list(range(step + 2)),
                 [2.0 / (i + 1) for i in range(step + 2)],
@@ -139,7 +148,7 @@ class FakeBackend(Backend):
         view.class_names = [str(i) for i in range(3)]
         view.confusion = [[5, 1, 0], [0, 6, 0], [1, 0, 7]]
 
-    def list_runs(self):
+    def list_runs(self, query=""):
         return [
             RunSummary(
                 v.id,

@@ -215,13 +215,19 @@ def _current(store: Any, run_id: int, run: dict, phase: str) -> tuple[int, int] 
     in flight), else the newest finished fold; for an ended run, the retrain of the best."""
     if phase == "done" and run.get("test"):
         return int(run["test"]["best_trial"]), -1
-    try:
-        row = store.conn.execute(
-            "SELECT trial, fold FROM curves WHERE run_id=? ORDER BY rowid DESC LIMIT 1",
-            (run_id,),
-        ).fetchone()
-    except sqlite3.Error:  # the curves' layout is the store's business; fall back to folds
-        row = None
+    row = None
+    # the newest series (compact chunks since store v3, point rows before); the layout is
+    # the store's business, so a table that is not there is skipped, not an error
+    for sql in (
+        "SELECT trial, fold FROM curve_chunks WHERE run_id=? ORDER BY id DESC LIMIT 1",
+        "SELECT trial, fold FROM curves WHERE run_id=? ORDER BY rowid DESC LIMIT 1",
+    ):
+        try:
+            row = store.conn.execute(sql, (run_id,)).fetchone()
+        except sqlite3.Error:
+            continue
+        if row is not None:
+            break
     if row is None:
         row = store.conn.execute(
             "SELECT trial, fold FROM folds WHERE run_id=? ORDER BY finished DESC LIMIT 1",

@@ -491,7 +491,7 @@ class WorkbenchApp(App[None]):
 
     def _followed(self, view: RunView) -> None:
         self._polling = False
-        if view.id != self.run_id:
+        if view.id != self.run_id or not self.query(RunPanel):  # (none: the app is closing)
             return
         if view.process == "gone" and not view.finished_states:
             self._dead_polls += 1  # a runner that just ended gets a moment to mark the run

@@ -418,22 +418,12 @@ def _run_view(store, run_id: int) -> RunView:
 
 
 def _latest_curves(store, view: RunView) -> Curves:
-    """The curves of ``view.current`` (the unit in flight, or the retrain of the best), else
-    of the last one written."""
-    run_id = int(view.id)
+    """The curves of ``view.current``: the unit in flight (the one the status line names),
+    or the retrain of the best once the run ended."""
+    if view.current is None:
+        return Curves()
     key = view.current
-    try:
-        if key is None or not store.curves(run_id, *key):
-            row = store.conn.execute(
-                "SELECT trial, fold FROM curves WHERE run_id=? ORDER BY rowid DESC LIMIT 1",
-                (run_id,),
-            ).fetchone()
-            key = (int(row[0]), int(row[1])) if row else None
-    except Exception:  # the store's layout is its own business; no curves is not an error
-        return Curves()
-    if key is None:
-        return Curves()
-    data = store.curves(run_id, *key)
+    data = store.curves(int(view.id), *key)
     trial, fold = key
     label = f"config {trial + 1}, " + ("final retrain" if fold < 0 else f"fold {fold + 1}")
     loss = data.get("loss", ([], []))

@@ -1,4 +1,6 @@
-"""The History tab: every stored run; show one, reopen its spec, or compare two."""
+"""The History tab: every stored run; show one, reopen its spec, or compare two; follow,
+cancel, resume or retry any of them (whoever started it), or put its best configuration
+in the pipeline."""
 
 from __future__ import annotations
 
@@ -21,7 +23,10 @@ class HistoryPanel(Vertical):
     """Posts :class:`Action` messages; the app loads runs in workers and routes them."""
 
     class Action(Message):
-        """``action`` is "show", "open" (its spec into the pipeline), "compare" or "refresh"."""
+        """``action`` is "show", "open" (its spec into the pipeline), "compare", "refresh",
+        or one of the run control's: "follow" (live on the Run tab), "cancel", "resume",
+        "retry" (a new run, same spec and seed) or "use" (its best configuration into the
+        pipeline)."""
 
         def __init__(self, action: str, run_ids: list[str]) -> None:
             super().__init__()
@@ -34,11 +39,16 @@ class HistoryPanel(Vertical):
         Binding("m,space", "mark", "Mark", id="history.mark"),
         Binding("c", "act('compare')", "Compare", id="history.compare"),
         Binding("g", "act('refresh')", "Refresh", id="history.refresh", show=False),
+        Binding("f", "act('follow')", "Follow", id="history.follow"),
+        Binding("x", "act('cancel')", "Cancel run", id="history.cancel"),
+        Binding("r", "act('resume')", "Resume", id="history.resume"),
+        Binding("R", "act('retry')", "Retry", id="history.retry", show=False),
+        Binding("u", "act('use')", "Use params", id="history.use"),
     ]
 
     DEFAULT_CSS = """
     HistoryPanel { height: 1fr; }
-    HistoryPanel #history-help { height: 1; color: $text-muted; }
+    HistoryPanel #history-help { height: auto; color: $text-muted; }
     HistoryPanel DataTable { height: 1fr; }
     """
 
@@ -48,10 +58,7 @@ class HistoryPanel(Vertical):
         self.marked: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "enter show · o open its spec · m mark, c compare with the marked run",
-            id="history-help",
-        )
+        yield Static(HELP, id="history-help")
         yield DataTable(id="runs", cursor_type="row")
 
     def on_mount(self) -> None:
@@ -88,10 +95,8 @@ class HistoryPanel(Vertical):
                 f"{r.test_accuracy:.4f}" if r.test_accuracy is not None else "-",
                 key=r.id,
             )
-        if not runs:
-            self.query_one("#history-help", Static).update(
-                "no stored runs yet: a run started here or with `tuidl run` appears here"
-            )
+        # the hint says what is there: no "no stored runs" above a list of runs
+        self.query_one("#history-help", Static).update(HELP if runs else EMPTY)
         if current is not None:
             with contextlib.suppress(Exception):
                 table.move_cursor(row=table.get_row_index(current))
@@ -140,6 +145,13 @@ class HistoryPanel(Vertical):
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_act("show")
+
+
+HELP = (
+    "enter show · f follow · x cancel · r resume · R retry · u use its best params · "
+    "o open spec · m mark, c compare"
+)
+EMPTY = "no stored runs yet: a run started here or with `tuidl run` appears here"
 
 
 def _when(ts: float) -> str:

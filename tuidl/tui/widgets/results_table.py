@@ -17,6 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tuidl.tui.backend import RunView, TrialRow
@@ -31,7 +32,16 @@ class ResultsTable(Vertical):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("s", "sort", "Sort", id="results.sort"),
         Binding("S", "sort_reverse", "Reverse", id="results.reverse", show=False),
+        Binding("u", "use_params", "Use params", id="results.use"),
     ]
+
+    class UseParams(Message):
+        """Use these params: put configuration ``trial`` of run ``run_id`` in the pipeline."""
+
+        def __init__(self, run_id: str, trial: int) -> None:
+            super().__init__()
+            self.run_id = run_id
+            self.trial = trial
 
     DEFAULT_CSS = """
     ResultsTable { height: 1fr; }
@@ -215,6 +225,13 @@ class ResultsTable(Vertical):
         except Exception:
             return None
         return int(key.value) if key.value is not None else None
+
+    def action_use_params(self) -> None:
+        i = self._selected_index()
+        if self.view is None or i is None:
+            self.app.notify("no configuration selected", severity="warning")
+            return
+        self.post_message(self.UseParams(self.view.id, i))
 
     def _show_detail(self) -> None:
         detail = self.query_one("#detail", Static)

@@ -83,7 +83,7 @@ class RunPanel(Vertical):
 def _eta_text(view: RunView) -> str:
     done = f"{view.done_fits}/{view.total_fits} fits"
     if view.status in ("queued", "running"):
-        eta = view.eta_seconds()
+        eta = view.eta
         return f"{done} · ETA {_duration(eta)}" if eta is not None else f"{done} · ETA …"
     if view.started and view.finished:
         return f"{done} · took {_duration(view.finished - view.started)}"
@@ -112,11 +112,15 @@ def _status_text(view: RunView) -> Text:
     t.append(f"run {view.id} ", style="bold")
     t.append(view.status, style=style)
     n = len(view.trials)
-    running = [x for x in view.trials if x.status == "running"]
-    if running:
-        trial = running[0]
-        params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
-        t.append(f" · config {trial.index + 1}/{n}")
+    # the unit in flight, the one the charts draw (the same RunView.current)
+    if view.status in ("queued", "running") and view.current is not None:
+        index, fold = view.current
+        trial = next((x for x in view.trials if x.index == index), None)
+        params = ", ".join(f"{k}={v}" for k, v in trial.params.items()) if trial else ""
+        if fold < 0:
+            t.append(f" · retraining config {index + 1}")
+        else:
+            t.append(f" · config {index + 1}/{n}, fold {fold + 1}/{view.folds}")
         if params:
             t.append(f" ({params})")
     if view.best_index is not None and view.best_index < n:
