@@ -373,3 +373,15 @@ def test_a_component_missing_part_of_its_protocol_fails_naming_it():
     result = check_component(Component("loss", "np", "No predict", NoPredict))
     assert result.status == "failed"
     assert result.reason == "protocol: NoPredict lacks predict of tuidl.api.Loss"
+
+
+def test_an_error_inside_a_library_a_hook_called_is_located_in_the_hook(tmp_path):
+    plugin = tmp_path / "jsonbad.py"
+    plugin.write_text(
+        "import json\nfrom tuidl.plugins import hookimpl\n\n@hookimpl\n"
+        "def register_losses(register):\n    json.loads('not json')\n"
+    )
+    reg = load_registry(entry_points=False, environ={"TUIDL_PLUGINS": str(plugin)})
+    error = reg.plugin("jsonbad").error
+    assert error.startswith("JSONDecodeError: Expecting value")
+    assert error.endswith(f"(at {plugin}:6)"), error

@@ -288,6 +288,12 @@ def _describe(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc.msg} (at {exc.filename}:{exc.lineno})"
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
     own = [f for f in frames if not f.filename.startswith("<") and not _machinery(f.filename)]
+    if own:
+        # the first frame past the import system and pluggy is the plugin's own module; a
+        # later frame in its folder beats one deep inside a library it called (numpy)
+        folder = Path(own[0].filename).parent
+        mine = [f for f in own if Path(f.filename).parent.is_relative_to(folder)]
+        own = mine or own
     frame = (own or frames)[-1:]
     where = f" (at {frame[0].filename}:{frame[0].lineno})" if frame else ""
     text = str(exc) if not isinstance(exc, SystemExit) else f"sys.exit({exc.code!r}) at import"
