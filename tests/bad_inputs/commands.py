@@ -94,6 +94,12 @@ ROWS: list[tuple] = [
     ("spec-dev-null", ["spec", "check", "/dev/null"], "dataset", None),
     ("spec-through-file", ["spec", "check", "{t}/f.txt/s.toml"], "Not a directory", FILE),
     ("spec-too-long", ["spec", "check", "{t}/" + "x" * 300 + ".toml"], "too long", None),
+    # an unreadable file (root reads any mode-000 file, but not /proc/self/mem)
+    ("spec-unreadable", ["spec", "check", "/proc/self/mem"], "cannot read spec file", None),
+    ("npz-unreadable", ["data", "info", "npz", "--path", "/proc/self/mem"], "cannot read", None),
+    ("cifar-unreadable", ["data", "info", "cifar10", "--path", "/proc/self/mem"], "mem", None),
+    ("store-unreadable", ["runs", "--store", "/proc/self/mem"], "/proc/self/mem", None),
+    ("json-unwritable", [*RUN, "--json", "/proc/self/mem"], "cannot write --json", SPEC),
     ("run-spec-missing", ["run", "{t}/missing.toml", "--store", "{t}/r"], "does not exist", None),
     ("run-spec-folder", ["run", "{t}", "--store", "{t}/r.sqlite"], "is a folder", None),
     ("json-missing-folder", [*RUN, "--json", "{t}/no/out.json"], "'{t}/no' does not exist", SPEC),

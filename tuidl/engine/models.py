@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from tuidl.engine.health import layer_stats
 from tuidl.engine.layers import Affine, BatchNorm, Dropout, ReLU
 
 DTYPES = ("float32", "float64")
@@ -174,6 +175,23 @@ class _Network:
     def predict(self, X) -> np.ndarray:
         """Test-mode labels: the loss's ``predict`` of :meth:`scores`."""
         return self.loss_fn.predict(self.scores(X))
+
+    def layer_health(self) -> dict[str, float]:
+        """Statistics of each hidden layer ``h1``, ``h2``… at the last train-mode step
+        (:func:`tuidl.engine.health.layer_stats`: activation mean/std and dead-ReLU fraction
+        on that batch, batchnorm running stats). The optional capability
+        :class:`tuidl.api.ReportsHealth`; empty for a linear model (no hidden layer)."""
+        outputs: dict[str, np.ndarray] = {}
+        bn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        hidden = 0
+        for layer in self.layers[:-1]:
+            if isinstance(layer, Affine):
+                hidden += 1
+            elif isinstance(layer, ReLU) and getattr(layer, "_out", None) is not None:
+                outputs[f"h{hidden}"] = layer._out
+            elif isinstance(layer, BatchNorm):
+                bn[f"h{hidden}"] = (layer.running_mean, layer.running_var)
+        return layer_stats(outputs, bn)
 
     def get_state(self) -> dict[str, dict[str, np.ndarray]]:
         """Copies of ``params`` and batchnorm running stats (``running_mean1``, ...)."""

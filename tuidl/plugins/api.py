@@ -214,6 +214,17 @@ class ChanceLoss(Protocol):
     def chance_loss(self, num_classes: int) -> float: ...
 
 
+@runtime_checkable
+class ReportsHealth(Protocol):
+    """Optional, on a learnable model: per-layer statistics of its last train-mode step,
+    ``{"<stat>:<layer>": value}`` with stats ``act_mean``, ``act_std``, ``dead`` (fraction
+    of ReLUs that output 0 on every row of the batch), ``bn_mean``, ``bn_var`` (see
+    :func:`tuidl.engine.health.layer_stats`). Recorded while training beside the update/weight
+    ratios and gradient norms every learnable model gets."""
+
+    def layer_health(self) -> Mapping[str, float]: ...
+
+
 # -- initializer and optimizer ---------------------------------------------------------------------
 
 
@@ -255,6 +266,7 @@ KIND_PROTOCOLS: dict[str, tuple[type, ...]] = {
 }
 OPTIONAL = {
     "dataset": (MultilabelTargets,),
+    "model": (ReportsHealth,),
     "loss": (FitsData, PathLoss, ReportsMetrics, ChanceLoss),
 }
 
@@ -274,6 +286,7 @@ __all__ = [
     "PathGradient",
     "PathLoss",
     "Preprocessor",
+    "ReportsHealth",
     "ReportsMetrics",
     "is_weight",
 ]
