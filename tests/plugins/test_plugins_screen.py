@@ -57,3 +57,29 @@ def test_screen_shows_help_checks_disabled_and_warnings():
     assert "CHECK FAILED: numeric gradient: off by 1e-2" in labels
     assert "other  not loaded: TUIDL_DISABLE_PLUGINS" in labels
     assert "warning: TUIDL_LOAD_PLUGINS names 'nosuch'" in text
+
+
+def test_the_workbench_starts_with_a_plugin_that_exits_at_import(tmp_path, monkeypatch):
+    """Issue #15 item 11: sys.exit() in a plugin used to end the workbench."""
+    from tuidl.plugins.manager import reset_registry
+    from tuidl.tui.app import WorkbenchApp
+
+    (tmp_path / "exiter.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.setenv("TUIDL_PLUGINS", str(tmp_path / "exiter.py"))
+    monkeypatch.setenv("TUIDL_LOAD_PLUGINS", "")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    reset_registry()
+
+    async def drive() -> list[str]:
+        app = WorkbenchApp(store_path=tmp_path / "runs.sqlite")  # loads the registry itself
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("f2")
+            await pilot.pause()
+            return _labels(app.screen.query_one(Tree).root)
+
+    try:
+        labels = asyncio.run(drive())
+    finally:
+        reset_registry()
+    text = "\n".join(labels)
+    assert "exiter" in text and "SystemExit" in text and "FAILED" in text
