@@ -80,7 +80,16 @@ tuidl plugins check $name         # tuidl's own contract tests for it
 In a spec, `$kind.name = "$name"`; its parameters are listed by `tuidl plugins` and shown in
 the workbench's forms. The code is in `src/$package/plugin.py`: the component, its parameter
 schema, and the `$hook` hook that registers it. See tuidl's `docs/plugins.md` for the contract
-of a $kind and for what users see if the plugin fails.
+of a $kind (typed in `tuidl.api`) and for what users see if the plugin fails.
+
+Two names: `$name` in `[project.entry-points.tuidl]` is the **plugin** name (used by
+`TUIDL_LOAD_PLUGINS`, `TUIDL_DISABLE_PLUGINS` and `tuidl.testing.load_plugin`); the name given
+to `Component(...)` is the **component** name a spec uses. Here they are the same; adding a
+second component to this plugin gives it a name of its own.
+
+The tests use `tuidl.testing`: `load_plugin` (through the entry point), `assert_contract`
+(tuidl's contract checks across the params' range) and `run_tiny` (a real, small training run
+with the component plugged in).
 """
 
 TEST_HEADER = '''\
