@@ -254,7 +254,7 @@ def test_a_store_from_the_previous_schema_is_upgraded_in_place(tmp_path):
         )
         assert s.get_run(run_id)["test"]["metrics"] == metrics
     version = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()[0]
-    assert version == str(SCHEMA_VERSION) == "3"
+    assert version == str(SCHEMA_VERSION) == "4"
 
 
 def test_an_old_store_that_cannot_be_upgraded_is_still_read(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ FILTER_HELP = (
 
 
 def add_parser(subparsers) -> None:
-    from tuidl.cli import runs_export_cmd, runs_manage_cmd
+    from tuidl.cli import runs_export_cmd, runs_manage_cmd, show_pictures
 
     cls = subparsers._parser_class
     subparsers._parser_class = _DashValueParser  # so that --sort -best parses
@@ -64,6 +64,7 @@ def add_parser(subparsers) -> None:
     s.add_argument("--no-charts", action="store_true", help="print the table only")
     s.add_argument("--json", action="store_true", help="print the run summary as JSON")
     s.add_argument("--spec", action="store_true", help="print the run's spec (TOML) and stop")
+    show_pictures.add_arguments(s)
     s.set_defaults(func=show)
     runs_export_cmd.add_parsers(subparsers)
 
@@ -154,4 +155,7 @@ def show(args) -> int:
             text = report.charts_text(store, run, width=width, height=20, color=tty)
             if text:
                 out.write("\n" + text + "\n")
+        from tuidl.cli import show_pictures
+
+        show_pictures.write(store, run, args, out)  # weight pictures, --examples
     return 0

@@ -15,6 +15,8 @@ The learnable-model contract (see :mod:`tuidl.engine`):
 - ``get_state()`` / ``set_state(state)``: deep copies of params and batchnorm running stats.
 - ``min_batch_rows``: the fewest rows a training batch may have (1; 2 with batchnorm, whose
   1-row batches have no variance). The trainer and ``spec check`` read it.
+- ``first_layer_weights()``: the first layer's weights as one row per unit (optional for
+  other models: :class:`tuidl.api.ShowsWeights`), drawn as pictures for image datasets.
 
 Output-layer losses: when the loss has ``path_loss(X, W, b, y)`` (hierarchical softmax, from
 the tuidl-hsoftmax plugin) and the model ends in an affine layer, training asks the loss for
@@ -175,6 +177,21 @@ class _Network:
     def predict(self, X) -> np.ndarray:
         """Test-mode labels: the loss's ``predict`` of :meth:`scores`."""
         return self.loss_fn.predict(self.scores(X))
+
+    def first_layer_weights(self) -> tuple[np.ndarray, bool]:
+        """``(W, per_class)``: a copy of the first affine layer's weights as (units,
+        input_dim) rows, one row per unit over the input features in the order the model
+        sees them (after preprocessing), and whether unit ``i`` scores class ``i`` (a
+        linear classifier's per-class templates; not when a path loss such as hierarchical
+        softmax makes the columns tree nodes). The optional capability
+        :class:`tuidl.api.ShowsWeights`; raises ``RuntimeError`` before ``setup``."""
+        if not self._weights:
+            raise RuntimeError(f"{type(self).__name__}: call setup() before using the model")
+        W = self.params[self._weights[0]]
+        per_class = (
+            len(self._weights) == 1 and self._path_loss is None and W.shape[1] == self.num_classes
+        )
+        return np.array(W.T), per_class
 
     def layer_health(self) -> dict[str, float]:
         """Statistics of each hidden layer ``h1``, ``h2``… at the last train-mode step

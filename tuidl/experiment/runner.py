@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
+from tuidl.experiment import store_pictures
 from tuidl.experiment.bookkeeping import Bookkeeping, Progress
 from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
 from tuidl.experiment.grid import plan
@@ -391,6 +392,16 @@ class _Execution(Bookkeeping):
             train_acc=result.train_acc,
             fit_seconds=result.fit_seconds,
             metrics=test.get("metrics"),
+        )
+        # what the weight and example pictures need (tuidl show, the workbench's Pictures)
+        store_pictures.record(
+            self.store,
+            self.run_id,
+            predictions=test.get("predictions"),
+            weights=test.get("weights"),
+            per_class=test.get("per_class", False),
+            image_shape=tuple(worker.data.X_test.shape[1:]),
+            note=test.get("weights_note", ""),
         )
         missing = self._missing()
         if missing:  # checked again from the store: finished means nothing pending

@@ -3,7 +3,8 @@
 Version history: 1 the first store; 2 adds per-attribute test metrics (``tests.metrics_json``);
 3 keeps curves as float32 chunks (``curve_chunks``, see :mod:`store_curves`) instead of a
 row per point (``curves``, about 48 bytes a point), and adds run notes (``runs.note``) and
-tags (``run_tags``).
+tags (``run_tags``); 4 adds what a run's pictures need (``test_pictures``, see
+:mod:`store_pictures`): the retrained best's test predictions and first-layer weights.
 
 Each upgrade runs in one transaction, so a failure leaves the store as it was. An older
 tuidl refuses an upgraded file (it reads only versions up to its own), rather than
@@ -18,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tuidl.errors import TuidlError
-from tuidl.experiment import store_curves
+from tuidl.experiment import store_curves, store_pictures
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = (
     """
@@ -79,6 +80,8 @@ CREATE TABLE IF NOT EXISTS tests (
 );
 """
     + store_curves.TABLE
+    + ";"
+    + store_pictures.TABLE
 )
 
 
@@ -94,6 +97,7 @@ def _to_3(conn: sqlite3.Connection) -> None:
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: lambda conn: conn.execute("ALTER TABLE tests ADD COLUMN metrics_json TEXT"),
     3: _to_3,
+    4: lambda conn: conn.execute(store_pictures.TABLE),
 }
 
 

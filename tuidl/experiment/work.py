@@ -364,11 +364,10 @@ class Worker:
         out = []
         for t, pred in zip(unit.trials, preds, strict=True):
             score = float(np.mean(pred == yev)) if len(yev) else None
-            out.append(
-                FoldResult(
-                    t, unit.fold, "ok", score, None, seconds, test=self._test(pred, yev, unit)
-                )
-            )
+            test = self._test(pred, yev, unit)
+            if test is not None:
+                test.update(first_layer(model, specs[0].model.name))
+            out.append(FoldResult(t, unit.fold, "ok", score, None, seconds, test=test))
         return out
 
     def _test(self, pred, y, unit: Unit, loss: Any = None) -> dict[str, Any] | None:
@@ -384,7 +383,8 @@ class Worker:
         c = self.data.num_classes
         cm = np.zeros((c, c), dtype=np.int64)
         np.add.at(cm, (np.asarray(y), np.asarray(pred)), 1)
-        return {"confusion": cm.tolist(), "num_test": len(y)}
+        # the predictions find the test images of a confusion pair later (store_pictures)
+        return {"confusion": cm.tolist(), "num_test": len(y), "predictions": np.asarray(pred)}
 
     def _metrics(self, y, pred, loss: Any) -> dict[str, Any]:
         """Per-attribute test metrics, as plain JSON (the store and --json keep them): the
@@ -452,11 +452,28 @@ class Worker:
             pred = predict(model, Xev)
             score = float(np.mean(pred == yev)) if len(yev) else None
             test = self._test(pred, yev, Unit(FINAL, (trial,)), loss)
+            if test is not None:
+                test.update(first_layer(model, spec.model.name))
         else:
             score, test = result.val_acc, None
         return FoldResult(
             trial, fold, "ok", score, result.train_acc, time.perf_counter() - start, test=test
         )
+
+
+def first_layer(model: Any, name: str) -> dict[str, Any]:
+    """What the final unit records for the weight pictures: ``weights`` (units, dim) and
+    ``per_class`` from a model that declares :class:`tuidl.api.ShowsWeights`, else a
+    ``weights_note`` saying why there are none."""
+    from tuidl.plugins.api import ShowsWeights
+
+    if not isinstance(model, ShowsWeights):
+        return {
+            "weights_note": f"model {name!r} does not declare first_layer_weights() "
+            "(tuidl.api.ShowsWeights)"
+        }
+    W, per_class = model.first_layer_weights()
+    return {"weights": np.asarray(W), "per_class": bool(per_class)}
 
 
 def attribute_accuracy(Y_true, Y_pred, names) -> dict[str, Any]:

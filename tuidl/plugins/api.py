@@ -7,8 +7,9 @@ checker (mypy, pyright) checks them structurally, and every protocol is
 signatures). ``tuidl plugins check`` (:mod:`tuidl.plugins.contract`) checks the behaviour.
 
 What is **optional** is declared here as protocols of its own (``FitsData``, ``PathLoss``,
-``ReportsMetrics``, ``ChanceLoss``, ``MultilabelTargets``): a component implements the ones
-it has and tuidl uses them only when present. Everything else in a kind's protocol is required.
+``ReportsMetrics``, ``ChanceLoss``, ``MultilabelTargets``, ``ShowsWeights``,
+``ReportsHealth``): a component implements the ones it has and tuidl uses them only when
+present. Everything else in a kind's protocol is required.
 
 Array conventions: rows first (``X`` is (N, ...)), float32 unless a component is asked for
 float64, labels int64 in ``range(num_classes)``.
@@ -141,6 +142,19 @@ class LearnableModel(Protocol):
 Model = FittedModel | LearnableModel
 
 
+@runtime_checkable
+class ShowsWeights(Protocol):
+    """Optional, on a model: its first layer's weights, which tuidl stores with a run (at
+    most 100 units, float16) and draws as pictures for image datasets (``tuidl show RUN
+    --weights``, the workbench's Pictures pane): a linear classifier's per-class templates,
+    a net's first-layer features. A model without it shows "no weights to show"."""
+
+    def first_layer_weights(self) -> tuple[Array, bool]:
+        """``(W, per_class)``: (units, input_dim) rows, one per unit over the features the
+        model sees (after preprocessing), and whether unit ``i`` scores class ``i``."""
+        ...
+
+
 def is_weight(key: str) -> bool:
     """True for a weight-matrix key of ``params`` (``W``, ``W1``, ``W_out``), False for
     biases and batchnorm scales/shifts (``b1``, ``gamma1``, ``beta1``): the naming rule
@@ -266,7 +280,7 @@ KIND_PROTOCOLS: dict[str, tuple[type, ...]] = {
 }
 OPTIONAL = {
     "dataset": (MultilabelTargets,),
-    "model": (ReportsHealth,),
+    "model": (ShowsWeights, ReportsHealth),
     "loss": (FitsData, PathLoss, ReportsMetrics, ChanceLoss),
 }
 
@@ -288,5 +302,6 @@ __all__ = [
     "Preprocessor",
     "ReportsHealth",
     "ReportsMetrics",
+    "ShowsWeights",
     "is_weight",
 ]

@@ -1,0 +1,174 @@
+"""What a run's pictures show, for the CLI and the workbench alike: the first-layer weights
+of the retrained best, and the test images of one confusion pair (true class, predicted
+class). Drawing them is :mod:`tuidl.pictures`' part; this module finds the data and says
+why there is none.
+
+The test images are never stored: they are rebuilt from the run's stored spec and seed by
+the very split the run used (:func:`tuidl.experiment.runner.load_data`), and matched with
+the stored predictions (:mod:`tuidl.experiment.store_pictures`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tuidl.errors import TuidlError
+from tuidl.experiment import store_pictures
+
+MAX_EXAMPLES = 8
+
+
+@dataclass
+class WeightRows:
+    rows: np.ndarray  # (units, dim)
+    image_shape: tuple[int, ...]
+    labels: list[str]
+    title: str
+
+
+def image_shape(shape: tuple[int, ...] | list[int]) -> tuple[int, int, int] | None:
+    """``(H, W, C)`` when rows of this per-row shape are images: (H, W), (H, W, 1) grey or
+    (H, W, 3) colour, at least 2 × 2; else ``None`` (feature rows)."""
+    s = tuple(int(d) for d in shape)
+    if len(s) == 2:
+        s = (*s, 1)
+    if len(s) == 3 and s[2] in (1, 3) and s[0] >= 2 and s[1] >= 2:
+        return s[0], s[1], s[2]
+    return None
+
+
+def weights(store: Any, run: dict[str, Any]) -> WeightRows | str:
+    """The stored first-layer weights of ``run`` (a :meth:`Store.get_run` dict) as rows
+    to draw, or a sentence saying why there are none (not retrained yet, a run from before
+    pictures were stored, a model without :class:`tuidl.api.ShowsWeights`, rows that are
+    no images, preprocessing that changed the number of features)."""
+    if not run.get("test"):
+        return "no weights to show: the best is retrained and tested at the end of the run"
+    pics = store_pictures.load(store, run["id"])
+    if pics is None:
+        return "no weights to show: this run was stored before tuidl kept weights"
+    if pics.weights is None:
+        return f"no weights to show: {pics.note or 'the model has none'}"
+    shape = pics.image_shape
+    if image_shape(shape) is None:
+        return f"no weights to show as pictures: the dataset's rows {list(shape)} are no images"
+    dim = int(np.prod(shape))
+    rows = pics.weights
+    steps = [str(s.get("name")) for s in run.get("spec", {}).get("preprocess", []) or []]
+    if rows.shape[1] == dim + 1 and "bias_trick" in steps:
+        rows = rows[:, :-1]  # the bias trick's column of ones comes last: its weight is a bias
+    if rows.shape[1] != dim:
+        return (
+            f"no weights to show as pictures: the first layer sees {rows.shape[1]} "
+            f"features after preprocessing, not the {dim} pixels of a {'×'.join(map(str, shape))} "
+            "image (a step such as pca changes them)"
+        )
+    names = list(run["test"].get("class_names") or [])
+    units = rows.shape[0]
+    if pics.per_class and len(names) == units:
+        labels, title = names, "per-class templates of the linear classifier"
+    else:
+        labels = [f"unit {i + 1}" for i in range(units)]
+        title = "first-layer weights"
+        if pics.total_units > units:
+            title += f" (the first {units} of {pics.total_units} units)"
+    return WeightRows(rows, tuple(shape), labels, title)
+
+
+def class_index(text: str, class_names: list[str]) -> int:
+    """A class given by name or number (``cat`` or ``3``); raises :class:`TuidlError`."""
+    t = text.strip()
+    if t in class_names:
+        return class_names.index(t)
+    if t.isdigit() and int(t) < len(class_names):
+        return int(t)
+    raise TuidlError(
+        f"class {text!r} is not one of this run's classes ({', '.join(class_names[:20])}"
+        f"{', ...' if len(class_names) > 20 else ''}); give a name or a number 0.."
+        f"{len(class_names) - 1}"
+    )
+
+
+def parse_pair(text: str, class_names: list[str]) -> tuple[int, int]:
+    """``TRUE,PRED`` (names or numbers) as class indices; raises :class:`TuidlError`."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise TuidlError(
+            f"--examples {text!r}: give the true and the predicted class as TRUE,PRED "
+            "(e.g. 3,5 or cat,dog)"
+        )
+    return class_index(parts[0], class_names), class_index(parts[1], class_names)
+
+
+def biggest_confusion(confusion: list[list[int]] | None) -> tuple[int, int] | None:
+    """The off-diagonal cell with the most test rows (the mistake most worth a look), or
+    the first diagonal cell when there is no mistake; ``None`` without a matrix."""
+    if not confusion:
+        return None
+    cm = np.asarray(confusion)
+    off = cm.copy()
+    np.fill_diagonal(off, -1)
+    if off.max() > 0:
+        t, p = np.unravel_index(int(off.argmax()), off.shape)
+        return int(t), int(p)
+    return 0, 0
+
+
+@dataclass
+class Examples:
+    images: np.ndarray  # (n, ...) the test rows as the dataset gives them
+    rows: list[int]  # their test-row numbers
+    total: int  # how many test rows have this pair
+    image_shape: tuple[int, ...]
+
+
+def examples(
+    store: Any,
+    run: dict[str, Any],
+    true: int,
+    pred: int,
+    *,
+    registry: Any = None,
+    limit: int = MAX_EXAMPLES,
+) -> Examples:
+    """Up to ``limit`` test images of ``run`` whose true class is ``true`` and predicted
+    class ``pred``. Loads the run's dataset (seconds for CIFAR-10). Raises
+    :class:`TuidlError` saying why there are none to show."""
+    from tuidl.experiment.runner import load_data
+    from tuidl.experiment.spec import loads_spec
+    from tuidl.experiment.spec_check import validate
+
+    if not run.get("test") or not run["test"].get("confusion"):
+        raise TuidlError(
+            f"run {run['id']} has no confusion matrix yet: examples come from the test of "
+            "the retrained best, at the end of the run"
+        )
+    pics = store_pictures.load(store, run["id"])
+    if pics is None or pics.predictions is None:
+        raise TuidlError(
+            f"run {run['id']} was stored before tuidl kept test predictions; rerun it "
+            f"(`tuidl show {run['id']} --spec > spec.toml && tuidl run spec.toml`)"
+        )
+    if registry is None:
+        from tuidl.plugins.manager import get_registry
+
+        registry = get_registry()
+    spec = validate(loads_spec(run["spec_toml"], stored=True), registry)
+    data = load_data(spec, registry)
+    y = np.asarray(data.y_test)
+    if len(y) != len(pics.predictions):
+        raise TuidlError(
+            f"run {run['id']}: the dataset now gives {len(y)} test rows, the run predicted "
+            f"{len(pics.predictions)}; its data changed since the run"
+        )
+    hits = np.flatnonzero((y == true) & (pics.predictions == pred))
+    chosen = hits[:limit]
+    return Examples(
+        np.asarray(data.X_test[chosen]),
+        [int(i) for i in chosen],
+        len(hits),
+        tuple(data.X_test.shape[1:]),
+    )
