@@ -168,12 +168,12 @@ def hostile(*extra):
     return lambda: tar_gz([*good(), *extra])
 
 
-NOT_ARCHIVE = "#15 item 1 (H1): tarfile's 5-line ReadError is the message"
+NOT_ARCHIVE = "is not a tar archive"
 # (id, archive bytes or a function making them, expected, the row awaits)
 ARCHIVES: list[tuple] = [
-    ("not-gzip", b"plain text, not an archive\n" * 10, "cifar-10-python.tar.gz", NOT_ARCHIVE),
-    ("empty", b"", "cifar-10-python.tar.gz", NOT_ARCHIVE),
-    ("gzip-not-tar", gzip.compress(b"hello" * 1000), "cifar-10-python.tar.gz", NOT_ARCHIVE),
+    ("not-gzip", b"plain text, not an archive\n" * 10, NOT_ARCHIVE, ""),
+    ("empty", b"", NOT_ARCHIVE, ""),
+    ("gzip-not-tar", gzip.compress(b"hello" * 1000), NOT_ARCHIVE, ""),
     ("truncated-gzip", lambda: tar_gz(good())[:60], "cifar-10-python.tar.gz", ""),
     ("bzip2-empty", lambda: tar_gz([], "w:bz2"), "does not contain a cifar-10-batches-py", ""),
     ("no-cifar-folder", lambda: tar_gz([member("other/file.txt")]), "other/file.txt", ""),

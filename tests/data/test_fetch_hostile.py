@@ -10,6 +10,7 @@ fake CIFAR folder, so an archive that sneaks something out cannot pass as a good
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import stat
@@ -301,3 +302,23 @@ def test_too_many_members_or_bytes_refused(tmp_path, monkeypatch):
     ):
         fetch("cifar10", dest, url=NO_SERVER, md5=md5)
     assert _snapshot(root) == before
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"plain text, not an archive\n" * 10, "not plain, gzip, bzip2 or xz tar"),
+        (b"", "an empty file"),
+        (gzip.compress(b"hello" * 1000), "not plain, gzip, bzip2 or xz tar"),
+    ],
+)
+def test_not_a_tar_archive_is_one_line(tmp_path, capsys, data, reason):
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / ARCHIVE).write_bytes(data)
+    md5 = hashlib.md5(data).hexdigest()
+    argv = ["data", "fetch", "cifar10", "--dest", str(dest), "--url", NO_SERVER, "--md5", md5]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"is not a tar archive ({reason})" in err
+    assert sorted(os.listdir(dest)) == [ARCHIVE]

@@ -55,7 +55,7 @@ def extract_tree(archive: Path, root: Path, folder: str) -> Path:
     """
     src = str(archive)
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        with _open(archive, src) as tar:
             members = []
             for member in tar:
                 members.append(member)
@@ -74,8 +74,18 @@ def extract_tree(archive: Path, root: Path, folder: str) -> Path:
     except TuidlError:
         raise
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        raise TuidlError(f"{src}: cannot extract it ({exc})") from None
+        raise TuidlError(f"{src}: cannot extract it ({' '.join(str(exc).split())})") from None
     return root / folder
+
+
+def _open(archive: Path, src: str) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive, "r:*")
+    except (tarfile.TarError, EOFError, OSError):
+        # tarfile lists each compression it tried on a line of its own: one line here
+        empty = archive.is_file() and archive.stat().st_size == 0
+        reason = "an empty file" if empty else "not plain, gzip, bzip2 or xz tar"
+        raise TuidlError(f"{src}: is not a tar archive ({reason}); check --url") from None
 
 
 def check_members(
