@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 from bad_inputs import KNN, RUN, Case, both, case, empty_store, write
 
 SPEC = write("s.toml", KNN)
 PLUGIN_SPEC = write("s.toml", KNN.replace('name = "digits"', 'name = "fromplugin"'))
 FILE = write("f.txt", "x")
 FETCH = ("data", "fetch", "cifar10", "--dest")
+
+
+def _fifo(t) -> None:
+    os.mkfifo(t / "ff")  # nothing ever writes to it: reading it would block forever
 
 
 def _mkdir(name: str):
@@ -115,6 +121,8 @@ ROWS: list[tuple] = [
     ("store-run-proc", [*RUN[:2], "--store", "/proc/self/r.sqlite"], "/proc/self/r.sqlite", SPEC),
     ("npz-no-path", ["data", "info", "npz"], "path", None),
     ("npz-missing", ["data", "info", "npz", "--path", "{t}/no.npz"], "no such file", None),
+    ("npz-fifo", ["data", "info", "npz", "--path", "{t}/ff"], "not a regular file", _fifo),
+    ("npz-dev-null", ["data", "info", "npz", "--path", "/dev/null"], "not a regular file", None),
     ("npz-folder", ["data", "info", "npz", "--path", "{t}"], "is a folder", None),
     ("cifar-missing", ["data", "info", "cifar10", "--path", "{t}/nocifar"], "nocifar", None),
     (

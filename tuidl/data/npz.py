@@ -35,6 +35,10 @@ def load_npz(path: str | Path, name: str = "npz") -> Dataset:
         raise TuidlError(f"{src}: no such file")
     if path.is_dir():
         raise TuidlError(f"{src}: is a folder; expected an .npz file")
+    if not path.is_file():  # reading a FIFO with no writer would block forever
+        raise TuidlError(
+            f"{src}: is not a regular file (a FIFO, device or socket); expected an .npz file"
+        )
     _check_magic(path, src)
     arrays: dict[str, np.ndarray] = {}
     try:
