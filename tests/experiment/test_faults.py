@@ -577,23 +577,41 @@ def _remount(path: Path, size: str) -> None:
     subprocess.run(["mount", "-o", f"remount,size={size}", str(path)], check=True)
 
 
+def _fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last page with a file; deleting it frees the space again."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as fh:
+        for size in (1 << 16, 1 << 12, 1 << 9, 1):
+            try:
+                while fh.write(b"\0" * size):
+                    pass
+            except OSError:
+                continue
+    return filler
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("full", ["store", "temp"])
 def test_a_disk_that_fills_mid_run_interrupts_and_resume_finishes(tmp_path, full):
-    """A real full disk: the store's (it fills after some folds) or the temporary folder's
-    (the run's arrays fit, the first fold's features do not)."""
+    """A real full disk: the store's, filled up once some folds are in, or the temporary
+    folder's (the run's arrays fit, the first fold's features do not)."""
     disk = tmp_path / "disk"
-    _tmpfs(disk, "1m" if full == "store" else "128k")
+    _tmpfs(disk, "16m" if full == "store" else "128k")
     try:
         if full == "store":
-            store, env_tmp = disk / "runs.sqlite", None
+            store = disk / "runs.sqlite"
+            proc = _cli(tmp_path, store, "--workers", "2", epochs=40, wait=False)
+            try:
+                _wait(lambda: len(_folds(store)) >= 1, proc)
+                filler = _fill(disk)  # whatever the run writes next does not fit
+                _, err = proc.communicate(timeout=120)
+            finally:
+                proc.kill()
+            rc = proc.returncode
         else:
-            store, env_tmp = tmp_path / "runs.sqlite", disk
-        if env_tmp is not None:
-            (tmp_path / "tmp").mkdir(exist_ok=True)
-            (tmp_path / "tmp").rmdir()
-            (tmp_path / "tmp").symlink_to(disk)
-        rc, _, err = _cli(tmp_path, store, "--workers", "2", epochs=15)
+            store = tmp_path / "runs.sqlite"
+            (tmp_path / "tmp").symlink_to(disk)  # the run's TMPDIR
+            rc, _, err = _cli(tmp_path, store, "--workers", "2", epochs=15)
         assert rc == 130, err
         assert "Traceback" not in err
         assert ("database or disk is full" if full == "store" else "No space left") in err
@@ -606,7 +624,10 @@ def test_a_disk_that_fills_mid_run_interrupts_and_resume_finishes(tmp_path, full
             assert s.get_run(1)["status"] in ("interrupted", "running")
             assert all(t["status"] != "failed" for t in s.get_run(1)["trials"])
 
-        _remount(disk, "64m")  # space freed
+        if full == "store":  # space freed
+            filler.unlink()
+        else:
+            _remount(disk, "64m")
         rc, _, err = _cli(tmp_path, store, "--resume", "1", "--workers", "2", epochs=15)
         assert rc == 0, err
         _check_kept(store, before)
