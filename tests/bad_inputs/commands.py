@@ -12,6 +12,22 @@ FILE = write("f.txt", "x")
 FETCH = ("data", "fetch", "cifar10", "--dest")
 
 
+def _one_run(t) -> None:
+    """A store at {t}/r.sqlite holding run 1 (queued: nothing needs to have run)."""
+    import tomllib
+
+    from tuidl.experiment.spec import Spec
+    from tuidl.experiment.store import Store
+
+    with Store(t / "r.sqlite") as store:
+        store.create_run(Spec.from_dict(tomllib.loads(KNN)))
+
+
+RUN1 = _one_run
+EXPORT_ALL = ("export", "1", "--store", "{t}/r.sqlite", "--format", "csv", "--table", "all")
+EXPORT_ALL += ("--output",)
+
+
 def _fifo(t) -> None:
     os.mkfifo(t / "ff")  # nothing ever writes to it: reading it would block forever
 
@@ -134,6 +150,27 @@ ROWS: list[tuple] = [
     ("cifar-is-file", ["data", "info", "cifar10", "--path", "{t}/f.txt"], "f.txt", FILE),
     ("fetch-dest-is-file", [*FETCH, "{t}/f.txt", "--url", "file:///x"], "f.txt", FILE),
     ("fetch-dest-proc", [*FETCH, "/proc/self/d", "--url", "file:///x"], "/proc/self/d", None),
+    ("export-missing-run", ["export", "9", "--store", "{t}/r.sqlite"], "no run 9", empty_store),
+    ("export-all-into-file", [*EXPORT_ALL, "{t}/f.txt"], "--output '{t}/f.txt'", both(FILE, RUN1)),
+    ("export-all-into-proc", [*EXPORT_ALL, "/proc/self/x"], "/proc/self/x", RUN1),
+    (
+        "export-output-folder",
+        ["export", "1", "--store", "{t}/r.sqlite", "--output", "{t}"],
+        "{t}",
+        RUN1,
+    ),
+    ("export-bad-format", ["export", "1", "--format", "xml"], "invalid choice: 'xml'", None),
+    ("compare-one-run", ["compare", "1", "--store", "{t}/r.sqlite"], "at least two", RUN1),
+    ("compare-missing-run", ["compare", "1", "9", "--store", "{t}/r.sqlite"], "no run 9", RUN1),
+    (
+        "runs-filter-no-operator",
+        ["runs", "--store", "{t}/r.sqlite", "--filter", "x"],
+        "operator",
+        RUN1,
+    ),
+    ("runs-sort-unknown", ["runs", "--store", "{t}/r.sqlite", "--sort", "nosuch"], "nosuch", RUN1),
+    ("check-config-zero", ["check", "{t}/s.toml", "--config", "0"], "--config 0", SPEC),
+    ("check-missing-spec", ["check", "{t}/missing.toml"], "does not exist", None),
     ("plugins-new-dest-file", ["plugins", "new", "thing", "--dest", "{t}/f.txt"], "f.txt", FILE),
 ]
 

@@ -69,7 +69,13 @@ def export(args) -> int:
                     "--table all writes one CSV file per table: give a folder with --output DIR"
                 )
             folder = Path(args.output)
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file of that name, or no permission
+                raise TuidlError(
+                    f"cannot make the folder --output {args.output!r} for --table all "
+                    f"({exc.strerror}); give a folder path"
+                ) from None
             for table in TABLES:
                 header, rows = csv_rows(store, args.run_id, table)
                 path = folder / f"run-{args.run_id}-{table}.csv"
