@@ -297,11 +297,14 @@ def test_a_new_run_removes_folders_of_dead_runs_only(tmp_path):
     reused = tmp_path / f"tuidl-run-{me}-ghi"  # this pid, but another process's start time
     legacy_idle = tmp_path / "tuidl-run-k3j2h1x0"  # an older tuidl's: no pid in the name
     legacy_used = tmp_path / "tuidl-run-q9w8e7r6"
-    for folder in (dead, live, reused, legacy_idle, legacy_used):
+    other_pid = _dead_pid()
+    elsewhere = tmp_path / f"tuidl-run-{other_pid}-jkl"  # a container's: its own pids
+    for folder in (dead, live, reused, legacy_idle, legacy_used, elsewhere):
         folder.mkdir()
         (folder / "X_pool.npy").write_bytes(b"x")
-    (live / "owner").write_text(f"{me} {lifetime._start_time(me)}\n")
+    (live / "owner").write_text(f"{me} {lifetime._start_time(me)} -\n")
     (reused / "owner").write_text(f"{me} 1\n")
+    (elsewhere / "owner").write_text(f"{other_pid} 1 pid:[1]\n")
     old = time.time() - 2 * lifetime.LEGACY_MIN_AGE_SECONDS
     for folder in (legacy_idle, legacy_used):
         os.utime(folder, (old, old))
@@ -317,6 +320,7 @@ def test_a_new_run_removes_folders_of_dead_runs_only(tmp_path):
         reused,
         legacy_idle,
         legacy_used,
+        elsewhere,
     } - expected
 
     made = lifetime.make_run_folder(tmp_path)

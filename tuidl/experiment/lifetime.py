@@ -14,9 +14,11 @@ returns).
 **Run folders.** A run with worker processes keeps its split arrays and shared fold features
 in a temporary folder (:func:`make_run_folder`), removed when the run ends. A killed runner
 cannot remove it, so each folder names its owner: ``tuidl-run-<pid>-*`` with an ``owner``
-file holding the pid and the process's start time (a reused pid is not mistaken for the
-owner). Every run and resume first removes the folders of owners that are gone
-(:func:`remove_stale_run_folders`): a resume or the next run cleans up after a killed one.
+file holding the pid, the process's start time (a reused pid is not mistaken for the
+owner) and, on Linux, its pid namespace (a container sharing the temp folder has pids of
+its own: its folders are left alone). Every run and resume first removes the folders of
+owners that are gone (:func:`remove_stale_run_folders`): a resume or the next run cleans up
+after a killed one.
 A live run's folder is never removed; neither is another user's.
 """
 
@@ -79,7 +81,8 @@ def make_run_folder(base: str | os.PathLike | None = None) -> Path:
     me = os.getpid()
     folder = Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER_PREFIX}{me}-", dir=base))
     try:
-        (folder / OWNER_FILE).write_text(f"{me} {_start_time(me) or '-'}\n")
+        owner = f"{me} {_start_time(me) or '-'} {_pid_namespace() or '-'}\n"
+        (folder / OWNER_FILE).write_text(owner)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -111,7 +114,10 @@ def remove_stale_run_folders(base: str | os.PathLike | None = None) -> list[Path
             if time.time() - st.st_mtime >= LEGACY_MIN_AGE_SECONDS:
                 legacy.append(folder)
             continue
-        if not alive(*owner):
+        pid, start, namespace = owner
+        if namespace is not None and namespace != _pid_namespace():
+            continue  # another pid namespace's pid: nothing here can tell if it lives
+        if not alive(pid, start):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     if legacy:
@@ -124,18 +130,28 @@ def remove_stale_run_folders(base: str | os.PathLike | None = None) -> list[Path
     return removed
 
 
-def _owner(folder: Path) -> tuple[int, str | None] | None:
-    """(pid, start time or None) of a folder's owner; None for a folder not named by one."""
+def _owner(folder: Path) -> tuple[int, str | None, str | None] | None:
+    """(pid, start time, pid namespace) of a folder's owner, the last two None where not
+    recorded; None for a folder not named by one."""
     rest = folder.name[len(RUN_FOLDER_PREFIX) :]
     head = rest.split("-", 1)[0]
     if "-" not in rest or not head.isdigit():
         return None
-    pid, start = int(head), None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        text_pid, text_start = (folder / OWNER_FILE).read_text().split()[:2]
-        if int(text_pid) == pid and text_start != "-":
-            start = text_start
-    return pid, start
+    pid, start, namespace = int(head), None, None
+    with contextlib.suppress(OSError, ValueError):
+        fields = (folder / OWNER_FILE).read_text().split()
+        if fields and int(fields[0]) == pid:
+            recorded = [None if f == "-" else f for f in [*fields[1:3], "-", "-"]]
+            start, namespace = recorded[0], recorded[1]
+    return pid, start, namespace
+
+
+def _pid_namespace() -> str | None:
+    """This process's pid namespace (Linux: ``pid:[inode]``), else None."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
 
 
 def alive(pid: int, start: str | None = None) -> bool:
