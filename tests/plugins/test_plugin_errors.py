@@ -385,3 +385,9 @@ def test_an_error_inside_a_library_a_hook_called_is_located_in_the_hook(tmp_path
     error = reg.plugin("jsonbad").error
     assert error.startswith("JSONDecodeError: Expecting value")
     assert error.endswith(f"(at {plugin}:6)"), error
+
+
+def test_naming_a_builtin_in_the_deny_list_says_builtins_always_load():
+    reg = load_registry(environ={"TUIDL_DISABLE_PLUGINS": "losses"})
+    assert reg.get("loss", "softmax").plugin == "losses"
+    assert any("'losses'" in w and "built-ins are always loaded" in w for w in reg.warnings)

@@ -147,6 +147,8 @@ def _warn_unknown_names(
             if owner
             else ""
         )
+        if any(p.name == name and p.source == "builtin" for p in registry.plugins):
+            hint = "; it is built in, and built-ins are always loaded"
         known = ", ".join(sorted(seen)) or "none"
         registry.warnings.append(
             f"{var} names {name!r}, which is not an installed or local plugin{hint} "
