@@ -31,7 +31,9 @@ def test_load_plugin_from_a_file_and_a_broken_file(tmp_path):
     assert reg.plugin("mine").components == ["loss mine"]
     bad = tmp_path / "broken.py"
     bad.write_text("raise RuntimeError('nope')\n")
-    with pytest.raises(AssertionError, match="plugin .broken. failed to load: RuntimeError: nope \\(at "):
+    with pytest.raises(
+        AssertionError, match=r"plugin 'broken' failed to load: RuntimeError: nope \(at "
+    ):
         load_plugin("broken", paths=[bad], environ={})
 
 
@@ -73,7 +75,7 @@ def test_run_tiny_trains_with_a_test_plugin_and_reports_a_failing_one():
     reg = load_registry(entry_points=False, extra_plugins=[("scaled", mod)], environ={})
     result = run_tiny(loss="scaled", registry=reg)
     assert result["status"] == "finished" and result["best"]["mean"] > 0.5
-    with pytest.raises(AssertionError, match="the run ended.*scale too large for this loss"):
+    with pytest.raises(AssertionError, match=r"the run ended.*scale too large for this loss"):
         run_tiny(loss={"name": "scaled", "scale": 1000.0}, registry=reg)
 
 
