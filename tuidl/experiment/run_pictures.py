@@ -133,14 +133,11 @@ def examples(
     *,
     registry: Any = None,
     limit: int = MAX_EXAMPLES,
+    data: Any = None,
 ) -> Examples:
     """Up to ``limit`` test images of ``run`` whose true class is ``true`` and predicted
-    class ``pred``. Loads the run's dataset (seconds for CIFAR-10). Raises
-    :class:`TuidlError` saying why there are none to show."""
-    from tuidl.experiment.runner import load_data
-    from tuidl.experiment.spec import loads_spec
-    from tuidl.experiment.spec_check import validate
-
+    class ``pred``. Loads the run's split (:func:`test_data`; seconds for CIFAR-10) unless
+    ``data`` gives it. Raises :class:`TuidlError` saying why there are none to show."""
     if not run.get("test") or not run["test"].get("confusion"):
         raise TuidlError(
             f"run {run['id']} has no confusion matrix yet: examples come from the test of "
@@ -152,12 +149,7 @@ def examples(
             f"run {run['id']} was stored before tuidl kept test predictions; rerun it "
             f"(`tuidl show {run['id']} --spec > spec.toml && tuidl run spec.toml`)"
         )
-    if registry is None:
-        from tuidl.plugins.manager import get_registry
-
-        registry = get_registry()
-    spec = validate(loads_spec(run["spec_toml"], stored=True), registry)
-    data = load_data(spec, registry)
+    data = data if data is not None else test_data(run, registry)
     y = np.asarray(data.y_test)
     if len(y) != len(pics.predictions):
         raise TuidlError(
@@ -172,3 +164,19 @@ def examples(
         len(hits),
         tuple(data.X_test.shape[1:]),
     )
+
+
+def test_data(run: dict[str, Any], registry: Any = None) -> Any:
+    """The run's split, rebuilt from its stored spec and seed exactly as the runner built
+    it (:func:`tuidl.experiment.runner.load_data`); its ``X_test`` / ``y_test`` are the
+    rows the stored predictions are for."""
+    from tuidl.experiment.runner import load_data
+    from tuidl.experiment.spec import loads_spec
+    from tuidl.experiment.spec_check import validate
+
+    if registry is None:
+        from tuidl.plugins.manager import get_registry
+
+        registry = get_registry()
+    spec = validate(loads_spec(run["spec_toml"], stored=True), registry)
+    return load_data(spec, registry)

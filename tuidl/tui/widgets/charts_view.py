@@ -36,6 +36,7 @@ class ChartsView(Vertical):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("[", "cycle(-1)", "Prev chart", id="charts.prev"),
         Binding("]", "cycle(1)", "Next chart", id="charts.next"),
+        Binding("p", "pictures", "Pictures", id="charts.pictures"),
     ]
 
     DEFAULT_CSS = """
@@ -50,6 +51,7 @@ class ChartsView(Vertical):
     ChartsView #pane-curves { layout: horizontal; }
     ChartsView #cv-legend { height: auto; max-height: 4; color: $text-muted; }
     ChartsView .empty { color: $text-muted; height: 1fr; content-align: center middle; }
+    ChartsView .hint { color: $text-muted; height: 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -62,6 +64,7 @@ class ChartsView(Vertical):
         self._ready = False
         self._plots: dict = {}
         self._flush_timer = None
+        self.run_id: str | None = None  # the run drawn, whose pictures p opens
 
     def compose(self) -> ComposeResult:
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label in PANES], id="chart-tabs")
@@ -76,7 +79,12 @@ class ChartsView(Vertical):
                     classes="empty",
                     id="heatmap-empty",
                 )
-            yield Vertical(classes="pane", id="pane-confusion")
+            with Vertical(classes="pane", id="pane-confusion"):
+                yield Static(
+                    "p: the weights and the test images of a confusion, as pictures",
+                    classes="hint",
+                    id="pictures-hint",
+                )
 
     def on_mount(self) -> None:
         # plotext and textual-plotext load after the first frame
@@ -91,7 +99,7 @@ class ChartsView(Vertical):
             self.query_one("#pane-curves").mount(plots["loss"], plots["acc"])
             self.query_one("#pane-cv").mount(plots["cv"], before="#cv-legend")
             self.query_one("#pane-heatmap").mount(plots["heatmap"], before="#heatmap-empty")
-            self.query_one("#pane-confusion").mount(plots["confusion"])
+            self.query_one("#pane-confusion").mount(plots["confusion"], before="#pictures-hint")
         except NoMatches:  # the app closed before the first refresh (tests)
             return
         # a plot keeps what it is asked to draw and builds it once it is mounted and sized
@@ -126,6 +134,17 @@ class ChartsView(Vertical):
         keys = [k for k, _ in PANES]
         self.select(keys[(keys.index(self.active) + step) % len(keys)])
 
+    def action_pictures(self) -> None:
+        """Open the Pictures screen (first-layer weights, confusion examples) of the run
+        drawn here."""
+        if self.run_id is None:
+            self.notify("no run yet: start one, or open one from History", severity="warning")
+            return
+        from tuidl.tui.screens.pictures import PicturesScreen
+
+        backend = self.app.backend  # type: ignore[attr-defined]
+        self.app.push_screen(PicturesScreen(self.run_id, backend.store_path, backend.registry))
+
     def set_wide(self, wide: bool) -> None:
         self.set_class(wide, "-wide")
 
@@ -148,6 +167,7 @@ class ChartsView(Vertical):
             return
         self._last_draw = now
         self._pending = None
+        self.run_id = view.id
         self._draw(view)
 
     def _flush(self) -> None:
