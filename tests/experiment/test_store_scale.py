@@ -3,6 +3,7 @@ delete, vacuum), live readers, damaged and read-only files."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sqlite3
@@ -323,3 +324,30 @@ def test_a_version_2_store_keeps_its_curves_when_upgraded(tmp_path):
         s.tag(run_id, ["old"])
         s.set_note(run_id, "from before")
         assert s.list_runs()[0]["tags"] == ["old"]
+
+
+def test_a_store_that_passed_is_not_read_through_again_until_it_changes(tmp_path, monkeypatch):
+    from tuidl.experiment import store_schema
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home"))
+    good = tmp_path / "good.sqlite"
+    with Store(good) as s:
+        _finished_run(s)
+        s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    checked = []
+    real = store_schema._remember
+    monkeypatch.setattr(store_schema, "_remember", lambda key: checked.append(key) or real(key))
+    store_schema._CHECKED.clear()  # as a new process
+    Store(good).close()  # read through, passed, remembered in the user data dir
+    st = good.stat()
+    key = (str(good.resolve()), st.st_mtime_ns, st.st_size)
+    assert checked == [key]
+    remembered = json.loads((tmp_path / "home" / "tuidl" / store_schema.CHECKED_FILE).read_text())
+    assert remembered[key[0]] == [key[1], key[2]]
+    store_schema._CHECKED.clear()
+    Store(good).close()  # unchanged since: not read through again
+    assert checked == [key]
+    _damage(good)  # changed (and damaged): checked again, and refused
+    store_schema._CHECKED.clear()
+    with pytest.raises(TuidlError, match="is damaged"):
+        Store(good)

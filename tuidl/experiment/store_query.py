@@ -6,7 +6,8 @@ ignoring case). ``=`` may list alternatives separated by commas (``status=failed
 KEY is
 
 - a field of the list: ``id``, ``name``, ``note``, ``status``, ``seed``, ``tag``,
-  ``best`` (best mean CV accuracy), ``test`` (test accuracy), ``created``, ``folds``;
+  ``best`` (best mean CV accuracy), ``test`` (test accuracy), ``created``, ``folds``,
+  ``text`` (any of name, note, tags, status, dataset, model);
 - a component section: ``dataset``, ``model``, ``loss``, ``init``, ``optimizer`` (its name);
 - any dotted spec key (``model.hidden_dims``, ``optimizer.lr``, ``training.batch_size``,
   ``split.num_training``). A key on the run's grid matches when any value tried matches,
@@ -43,6 +44,7 @@ FIELDS = {
     "folds": "folds_done",
 }
 COMPONENTS = ("dataset", "model", "loss", "init", "optimizer")
+TEXT_FIELDS = ("name", "note", "status", "dataset", "model")  # what key ``text`` searches
 _KEY = re.compile(r"^[A-Za-z_][\w.\-]*$")
 SYNTAX = (
     "write KEY=VALUE (or != > >= < <= ~ for contains), e.g. status=finished, model=fc_net, "
@@ -74,6 +76,28 @@ def parse(text: str) -> Filter:
     if op in (">", ">=", "<", "<=") and not _is_number(values[0]):
         raise TuidlError(f"filter {text!r}: {op} needs a number, not {raw!r}")
     return Filter(key, op, values, text)
+
+
+def parse_query(text: str) -> tuple[list[Filter], str | None]:
+    """The workbench's one-line filter: space-separated filters, ``sort=[-]KEY``, and bare
+    words, which match the name, note, tags, status, dataset or model (``text~WORD``).
+    Quote a value with spaces: ``name="wide net"``."""
+    import shlex
+
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise TuidlError(f"filter {text!r}: {exc}; close the quote") from None
+    filters, sort = [], None
+    for token in tokens:
+        if token.startswith(("sort=", "sort:")):
+            sort = token[5:]
+            parse_sort(sort)
+        elif any(op in token for op in OPERATORS) and not token.startswith(OPERATORS):
+            filters.append(parse(token))
+        else:
+            filters.append(Filter("text", "~", (token,), token))
+    return filters, sort
 
 
 def parse_sort(text: str) -> tuple[str, bool]:
@@ -116,6 +140,8 @@ def values_of(row: dict[str, Any], key: str) -> list[Any]:
     a field or fixed spec key; the spec's value and each grid value for a gridded key."""
     if key == "tag":
         return list(row.get("tags") or [])
+    if key == "text":
+        return [row.get(k) or "" for k in TEXT_FIELDS] + list(row.get("tags") or [])
     if key in FIELDS:
         v = row.get(FIELDS[key])
         return [] if v is None else [v]
@@ -164,7 +190,7 @@ def matches(row: dict[str, Any], f: Filter) -> bool:
 
 
 def _is_spec_key(key: str) -> bool:
-    return key != "tag" and key not in FIELDS and key not in COMPONENTS
+    return key not in ("tag", "text") and key not in FIELDS and key not in COMPONENTS
 
 
 def _sort_value(row: dict[str, Any], key: str) -> tuple[int, Any]:
