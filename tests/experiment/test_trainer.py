@@ -345,3 +345,32 @@ def test_spec_check_names_the_grid_point_with_a_one_row_batch():
     spec.cv.grid = {"training.batch_size": [4, 1]}
     with pytest.raises(TuidlError, match=r"cv\.grid point \(training\.batch_size = 1\)"):
         validate(spec, registry())
+
+
+def test_health_is_sampled_into_the_sink_and_off_costs_nothing():
+    from tuidl.engine.init import He
+    from tuidl.engine.losses import SoftmaxLoss
+    from tuidl.engine.models import FullyConnectedNet
+    from tuidl.engine.optim import Adam
+    from tuidl.experiment.trainer import HEALTH_SAMPLES, ListSink, train
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 6)).astype(np.float32), rng.integers(0, 3, 300)
+
+    def fit(health):
+        model = FullyConnectedNet([8]).setup(6, 3, SoftmaxLoss(), He(), np.random.default_rng(1))
+        sink = ListSink()
+        train(model, Adam(1e-2), X, y, None, None, rng=np.random.default_rng(2),
+              iterations=3000, batch_size=50, health=health, sink=sink)  # fmt: skip
+        return model, sink
+
+    on, sink = fit(True)
+    its = [i for i, _ in sink.health_samples]
+    assert len(its) == HEALTH_SAMPLES and its[0] == 15 and its[1] - its[0] == 15
+    stats = sink.health_samples[-1][1]
+    assert {"update_ratio:W1", "update_ratio:W2", "grad_norm:W1", "dead:h1"} <= set(stats)
+    assert 0 < stats["update_ratio:W1"] < 1
+    off, quiet = fit(False)
+    assert quiet.health_samples == []
+    # sampling only reads: the trained weights are identical with and without it
+    assert all(np.array_equal(on.params[k], off.params[k]) for k in on.params)

@@ -141,6 +141,7 @@ class TrainingSpec:
     patience: int = default("training", "patience")
     keep_best: bool = default("training", "keep_best")
     train_sample: int = default("training", "train_sample")
+    health: bool = default("training", "health")
 
 
 @dataclass

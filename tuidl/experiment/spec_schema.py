@@ -75,6 +75,13 @@ SETTINGS: dict[str, tuple[Param, ...]] = {
         Param("patience", "int", 0, "stop after this many epochs without val gain (0: off)", min=0),
         Param("keep_best", "bool", True, "restore the params of the best validation epoch"),
         Param("train_sample", "int", 1000, "rows used for the per-epoch train accuracy", min=1),
+        Param(
+            "health",
+            "bool",
+            True,
+            "record per-layer health while training: update/weight ratios, gradient norms, "
+            "dead ReLUs (about 200 samples a fold; under 1% of the time)",
+        ),
     ),
     "cv": (
         Param(

@@ -21,6 +21,11 @@
 - Early stopping: with ``patience`` > 0, stop after that many epoch checks without a better
   validation accuracy. ``keep_best`` restores the parameters of the best check at the end
   (``model.get_state``/``set_state``), so the reported validation accuracy is the best one.
+- Per-layer health (``health=True``): about :data:`HEALTH_SAMPLES` times a fold (at most every
+  :data:`HEALTH_MIN_EVERY` iterations) a :class:`~tuidl.engine.health.HealthProbe` measures
+  each weight's update/weight ratio and gradient norm around the optimizer step, plus the
+  model's per-layer statistics when it declares :class:`tuidl.api.ReportsHealth`, and hands
+  them to the sink's ``health``.
 - A NaN or inf loss ends the fold with status ``"diverged"`` and a message suggesting a
   lower learning rate. ``cancel()`` is checked every iteration and raises :class:`Cancelled`.
 
@@ -42,6 +47,8 @@ import numpy as np
 from tuidl.errors import TuidlError
 
 FLUSH_SECONDS = 0.5
+HEALTH_SAMPLES = 200  # health samples per fold, about
+HEALTH_MIN_EVERY = 10  # iterations between health samples, at least
 SCORE_CHUNK = 5000  # rows per predict call when scoring: bounds the activations' memory
 
 
@@ -57,6 +64,8 @@ class EventSink(Protocol):
 
     def epoch(self, epoch: float, train_acc: float, val_acc: float | None, lr: float) -> None: ...
 
+    def health(self, iteration: int, stats: dict[str, float]) -> None: ...
+
     def flush(self) -> None: ...
 
 
@@ -69,6 +78,9 @@ class NullSink:
     def epoch(self, epoch: float, train_acc: float, val_acc: float | None, lr: float) -> None:
         pass
 
+    def health(self, iteration: int, stats: dict[str, float]) -> None:
+        pass
+
     def flush(self) -> None:
         pass
 
@@ -79,6 +91,7 @@ class ListSink:
     def __init__(self) -> None:
         self.loss_values: list[float] = []
         self.epochs: list[tuple[float, float, float | None, float]] = []
+        self.health_samples: list[tuple[int, dict[str, float]]] = []
         self.flushes = 0
 
     def losses(self, first_iteration: int, values: list[float]) -> None:
@@ -87,6 +100,9 @@ class ListSink:
 
     def epoch(self, epoch: float, train_acc: float, val_acc: float | None, lr: float) -> None:
         self.epochs.append((epoch, train_acc, val_acc, lr))
+
+    def health(self, iteration: int, stats: dict[str, float]) -> None:
+        self.health_samples.append((iteration, stats))
 
     def flush(self) -> None:
         self.flushes += 1
@@ -105,6 +121,18 @@ class TrainResult:
     val_acc: float | None
     best_epoch: float | None
     seconds: float
+
+
+def health_probe(model: Any, total: int) -> Any:
+    """The :class:`~tuidl.engine.health.HealthProbe` for ``total`` iterations of ``model``:
+    about :data:`HEALTH_SAMPLES` samples, weights picked by the plugin API's naming rule, and
+    the model's per-layer statistics when it declares them."""
+    from tuidl.engine.health import HealthProbe
+    from tuidl.plugins.api import ReportsHealth, is_weight
+
+    every = max(HEALTH_MIN_EVERY, math.ceil(total / HEALTH_SAMPLES))
+    layers = model.layer_health if isinstance(model, ReportsHealth) else None
+    return HealthProbe(model, every, is_weight, layers)
 
 
 def accuracy(model: Any, X: np.ndarray, y: np.ndarray, chunk: int = SCORE_CHUNK) -> float:
@@ -164,6 +192,7 @@ def train(
     patience: int = 0,
     keep_best: bool = True,
     train_sample: int = 1000,
+    health: bool = False,
     sink: EventSink | None = None,
     cancel: Callable[[], bool] | None = None,
     flush_seconds: float = FLUSH_SECONDS,
@@ -186,6 +215,7 @@ def train(
         np.sort(sample_rng.choice(n, train_sample, replace=False)) if n > train_sample else None
     )
     X_s, y_s = (X[sample], y[sample]) if sample is not None else (X, y)
+    probe = health_probe(model, total) if health else None
 
     start = time.perf_counter()
     buffer: list[float] = []
@@ -226,7 +256,11 @@ def train(
                 )
                 break
             buffer.append(float(loss))
+            if probe is not None:
+                probe.before(it, grads)
             optimizer.step(model.params, grads)
+            if probe is not None and (stats := probe.after(it)) is not None:
+                sink.health(it, stats)
             end_epoch = it % ipe == 0
             if end_epoch or it == total:
                 train_acc = accuracy(model, X_s, y_s)

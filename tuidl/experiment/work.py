@@ -441,6 +441,7 @@ class Worker:
             patience=t.patience,
             keep_best=t.keep_best,
             train_sample=t.train_sample,
+            health=t.health,
             sink=sink,
             cancel=self.cancel,
         )
@@ -507,6 +508,9 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not a number, string, list or dict")
 
 
+HEALTH_PREFIX = "health:"  # curve kinds of per-layer health (tuidl.engine.health names)
+
+
 class StoreSink:
     """Trainer events into the store: loss points (bucket means of ``stride`` iterations)
     and per-epoch train/val accuracy and learning rate, each delivery one transaction."""
@@ -537,6 +541,11 @@ class StoreSink:
             self._pending.append(("val_acc", epoch, val_acc))
         self._pending.append(("lr", epoch, lr))
         self._write()
+
+    def health(self, iteration: int, stats: dict[str, float]) -> None:
+        # one curve per statistic, "health:<stat>:<where>" (the views read them by prefix);
+        # written with the next loss or epoch delivery, not a transaction of its own
+        self._pending.extend((f"{HEALTH_PREFIX}{k}", iteration, v) for k, v in stats.items())
 
     def flush(self) -> None:
         self._write()

@@ -1,0 +1,35 @@
+"""Per-layer health recorded while a real run trains, stored with it, and off on request."""
+
+from __future__ import annotations
+
+from exp_helpers import blobs_spec, registry
+
+from tuidl.experiment.runner import run_spec
+from tuidl.experiment.store import Store
+
+
+def _health_kinds(tmp_path, **over):
+    spec = blobs_spec(**over)
+    spec.model.name, spec.model.params = "fc_net", {"hidden_sizes": [8], "reg": 1e-3}
+    spec.cv.grid = {}
+    with Store(tmp_path / "runs.sqlite") as store:
+        outcome = run_spec(spec, store, registry=registry())
+        assert outcome.status == "finished"
+        curves = store.curves(outcome.run_id, 0, 0)
+        final = store.curves(outcome.run_id, 0, -1)
+    return curves, final
+
+
+def test_a_run_stores_health_curves_for_every_fold(tmp_path):
+    curves, final = _health_kinds(tmp_path, training__epochs=40)
+    kinds = {k for k in curves if k.startswith("health:")}
+    assert {"health:update_ratio:W1", "health:grad_norm:W2", "health:dead:h1"} <= kinds
+    steps, values = curves["health:update_ratio:W1"]
+    assert steps[0] == 10 and all(v is not None and v > 0 for v in values)
+    assert any(k.startswith("health:") for k in final)  # the retrain records it too
+
+
+def test_health_can_be_switched_off(tmp_path):
+    curves, _ = _health_kinds(tmp_path, training__epochs=40, training__health=False)
+    assert not any(k.startswith("health:") for k in curves)
+    assert "loss" in curves
