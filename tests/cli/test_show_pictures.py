@@ -53,6 +53,8 @@ def test_show_draws_the_templates_without_colour_in_a_pipe(env, capsys, monkeypa
     assert all(len(line) <= 80 for line in pictures.splitlines())
     labels = [ln for ln in pictures.splitlines() if ln.split() == ["0", "1", "2", "3"]]
     assert labels  # four templates a row, each named by its class
+    # the accuracy chart of the best: the gap and the (constant) lr in its title
+    assert "accuracy · gap" in out and "lr 0.01" in out
     rc, out, _ = tuidl(env, capsys, "show", str(env["linear"]), "--no-weights")
     assert rc == 0 and "templates" not in out
 
