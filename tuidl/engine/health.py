@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+CURVE_PREFIX = "health:"  # how a run's stored curves name them: "health:update_ratio:W1"
+
 # healthy ranges (see hints): the course's rule of thumb and how far from it is "far"
 RATIO_TARGET = 1e-3
 RATIO_LOW, RATIO_HIGH = 1e-5, 1e-1  # a hundred times off the target

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from tuidl.engine.health import CURVE_PREFIX
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
 from tuidl.experiment.components import build_trial
 from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-exported
@@ -508,9 +509,6 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not a number, string, list or dict")
 
 
-HEALTH_PREFIX = "health:"  # curve kinds of per-layer health (tuidl.engine.health names)
-
-
 class StoreSink:
     """Trainer events into the store: loss points (bucket means of ``stride`` iterations)
     and per-epoch train/val accuracy and learning rate, each delivery one transaction."""
@@ -545,7 +543,7 @@ class StoreSink:
     def health(self, iteration: int, stats: dict[str, float]) -> None:
         # one curve per statistic, "health:<stat>:<where>" (the views read them by prefix);
         # written with the next loss or epoch delivery, not a transaction of its own
-        self._pending.extend((f"{HEALTH_PREFIX}{k}", iteration, v) for k, v in stats.items())
+        self._pending.extend((f"{CURVE_PREFIX}{k}", iteration, v) for k, v in stats.items())
 
     def flush(self) -> None:
         self._write()
