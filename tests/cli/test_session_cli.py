@@ -280,6 +280,35 @@ def test_a_background_process_that_inherited_sigint_ignored_is_still_cancellable
     assert _status(store, 1) == "interrupted"
 
 
+def test_a_resumed_detached_run_is_followed_from_the_start(env, capsys, monkeypatch):
+    """`run --resume N --detach` on an interrupted run marks it queued before its process
+    starts (seconds later), so `attach` right after follows it instead of reporting the
+    old interruption; a launch that fails puts the old status back."""
+    spec, store = env["spec"](300), env["store"]
+    with Store(store) as s:
+        run_id = s.create_run(load_spec(spec))
+        s.set_status(run_id, "interrupted", "interrupted after 0 of 6 folds")
+    assert main(["run", "--resume", str(run_id), "--detach", "--store", str(store)]) == 0
+    assert _status(store, run_id) in ("queued", "running")
+    assert main(["attach", str(run_id), "--store", str(store), "--no-charts"]) == 0
+    assert _status(store, run_id) == "finished"
+    capsys.readouterr()
+
+    with Store(store) as s:
+        other = s.create_run(load_spec(spec))
+        s.set_status(other, "failed", "boom")
+
+    def broken(*args, **kwargs):
+        raise control.TuidlError("cannot write the run log")
+
+    monkeypatch.setattr(detach, "launch", broken)
+    assert main(["run", "--resume", str(other), "--detach", "--store", str(store)]) == 2
+    with Store(store) as s:
+        assert (s.get_run(other)["status"], s.get_run(other)["message"]) == ("failed", "boom")
+    assert main(["run", "--resume", str(run_id), "--detach", "--store", str(store)]) == 2
+    assert f"run {run_id} is already finished" in capsys.readouterr().err
+
+
 class _Terminal:
     """A stand-in for stderr on a terminal: everything written, kept."""
 

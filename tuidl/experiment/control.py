@@ -36,7 +36,7 @@ from typing import Any
 
 from tuidl.errors import TuidlError
 from tuidl.experiment import detach
-from tuidl.experiment.detach import ACTIVE, ProcessRecord, launch
+from tuidl.experiment.detach import ACTIVE, ProcessRecord
 
 __all__ = [
     "ACTIVE",
@@ -90,18 +90,44 @@ def start(
     return run_id, launch(store_path, run_id, extra_args)
 
 
+def launch(
+    store_path: str | os.PathLike,
+    run_id: int,
+    extra_args: Sequence[str] = (),
+    *,
+    env: dict[str, str] | None = None,
+) -> ProcessRecord:
+    """Start the runner for stored run ``run_id`` detached
+    (:func:`tuidl.experiment.detach.launch`); returns at once.
+
+    A run that is not queued or running (interrupted, failed) is marked ``queued`` first,
+    so whoever follows it sees it going from now on, not only once the new process has
+    started (seconds later); the old status comes back if the launch fails. Raises
+    :class:`TuidlError` for an unknown id, a finished run, or one whose process runs.
+    """
+    from tuidl.experiment.store import Store
+
+    with Store(store_path) as store:
+        run = store.get_run(run_id)  # raises naming an unknown id
+        status, message = run["status"], str(run.get("message") or "")
+        if status == "finished":
+            raise TuidlError(f"run {run_id} is already finished; `tuidl show {run_id}` shows it")
+        rec = detach.lookup(store_path, run_id)
+        if status in ACTIVE or detach.state(rec) == "alive":
+            return detach.launch(store_path, run_id, extra_args, env=env)  # it refuses a live one
+        store.set_status(run_id, "queued", f"resuming (was {status})")
+        try:
+            return detach.launch(store_path, run_id, extra_args, env=env)
+        except BaseException:
+            store.set_status(run_id, status, message)
+            raise
+
+
 def resume(
     store_path: str | os.PathLike, run_id: int, extra_args: Sequence[str] = ()
 ) -> ProcessRecord:
     """Launch the runner detached for what stored run ``run_id`` is missing (only the
-    missing folds run). Raises :class:`TuidlError` for an unknown id, a finished run, or
-    one whose process still runs."""
-    from tuidl.experiment.store import Store
-
-    with Store(store_path) as store:
-        status = store.get_run(run_id)["status"]  # raises naming an unknown id
-    if status == "finished":
-        raise TuidlError(f"run {run_id} is already finished; retry it to run it again")
+    missing folds run); see :func:`launch` for how it fails."""
     return launch(store_path, run_id, extra_args)
 
 
