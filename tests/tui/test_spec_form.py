@@ -206,3 +206,19 @@ async def test_whole_epochs_are_saved_as_integers(registry, store_path, tmp_path
         await pilot.pause()
         app._save(str(path))
         assert "epochs = 400\n" in path.read_text()
+
+
+async def test_a_seed_numpy_cannot_take_is_flagged_in_the_form(fake_backend):
+    """#15 item 8, in the form: the seed's declared range applies as you type."""
+    app = WorkbenchApp(backend=fake_backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.ready)
+        app.pipeline.focus_section("run")
+        await pilot.pause()
+        field(app, "seed").value = str(2**32)
+        await pilot.pause()
+        assert "4294967295" in app.query_one("#p-seed", ParamRow).error
+        assert outline_line(app, "Seed").lstrip().startswith("! Seed")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert fake_backend.started == []

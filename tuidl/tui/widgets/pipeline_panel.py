@@ -302,7 +302,11 @@ class PipelinePanel(Horizontal):
         p = event.row.param
         text = f"{p.name}: {p.help}. Allowed: {p.allowed()}; default {format_value(p.default)!s}."
         if event.row.grid_text is not None:
-            text += " Search: comma-separated values."
+            text += (
+                " Search: lists separated by ';' (100; 50, 50)."
+                if p.type == "list"
+                else " Search: comma-separated values."
+            )
         self.query_one("#help-line", Static).update(text)
 
     # ---- workers ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import ListItem, ListView
 
+from tuidl.experiment.spec_schema import DEFAULT_EPOCHS
 from tuidl.tui.specdoc import Section, SpecDoc
 
 ADD_STEP = "add-step"
@@ -158,7 +159,8 @@ def _detail(doc: SpecDoc, key: str) -> str:
             return f"{table['epochs']:g} ep · bs {table.get('batch_size', '?')}"
         if table.get("iterations"):
             return f"{table['iterations']} it · bs {table.get('batch_size', '?')}"
-        return ""
+        # neither given: the spec layer trains DEFAULT_EPOCHS epochs
+        return f"{DEFAULT_EPOCHS:g} ep · bs {table.get('batch_size', '?')}"
     if key == "run":
         return f"{doc.data.get('seed', 0)}" + (
             f" · {doc.data['name']}" if doc.data.get("name") else ""
