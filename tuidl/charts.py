@@ -368,6 +368,70 @@ def draw_curves(
     _accuracy(plt.subplot(1, 2), epochs, train_acc, val_acc, lr)
 
 
+HEALTH_PREFIX = "health:"  # = tuidl.engine.health.CURVE_PREFIX (charts loads no numpy)
+
+
+def health_series(curves: dict[str, tuple[list, list]]) -> dict[str, dict[str, tuple]]:
+    """A fold's stored health curves by statistic: ``{"update_ratio": {"W1": (steps,
+    values)}, "dead": {"h1": ...}, ...}`` from its curves (``Store.curves``), whose health
+    kinds are ``health:<stat>:<where>``. Empty when the run recorded none."""
+    out: dict[str, dict[str, tuple]] = {}
+    for kind, series in curves.items():
+        if kind.startswith(HEALTH_PREFIX):
+            stat, _, where = kind.removeprefix(HEALTH_PREFIX).partition(":")
+            out.setdefault(stat, {})[where] = series
+    return out
+
+
+def health_latest(series: dict[str, dict[str, tuple]]) -> dict[str, float]:
+    """The last recorded value of every statistic, keyed ``"<stat>:<where>"`` as
+    :func:`tuidl.engine.health.hints` takes them."""
+    latest = {}
+    for stat, by_where in series.items():
+        for where, (_, values) in by_where.items():
+            finite = [v for v in values if v is not None]
+            if finite:
+                latest[f"{stat}:{where}"] = float(finite[-1])
+    return latest
+
+
+def draw_health(plt, series: dict[str, dict[str, tuple]], title: str = "") -> None:
+    """Per-layer health of one fold: left, each weight's update/weight ratio on a log axis
+    with the healthy 1e-3 marked; right, the fraction of dead ReLUs per hidden layer (or,
+    for a model without hidden layers, each weight's gradient norm). Series are told apart
+    by marker as well as colour."""
+    plt.clear_figure()
+    ratios, dead, grads = (series.get(k, {}) for k in ("update_ratio", "dead", "grad_norm"))
+    if not ratios:
+        plt.title(title or "health: none recorded (training.health = false, or not learnable)")
+        return
+    plt.subplots(1, 2)
+    left = plt.subplot(1, 1)
+    left.title(title or "updates / weights (healthy ~1e-3)")
+    left.xlabel("iteration")
+    xs_all: list[float] = []
+    for i, (where, (steps, values)) in enumerate(ratios.items()):
+        pts = [(x, v) for x, v in zip(steps, values, strict=False) if _finite(v) and v > 0]
+        if pts:
+            xs, ys = downsample([p[0] for p in pts], [p[1] for p in pts])
+            xs_all += xs
+            left.plot(xs, ys, label=where, marker=_OVERLAY_MARKERS[i % len(_OVERLAY_MARKERS)])
+    if xs_all:
+        left.plot([min(xs_all), max(xs_all)], [1e-3, 1e-3], label="1e-3", marker="-")
+        left.yscale("log")
+    right = plt.subplot(1, 2)
+    shown, what = (dead, "dead ReLUs (fraction)") if dead else (grads, "gradient norm")
+    right.title(what)
+    right.xlabel("iteration")
+    for i, (where, (steps, values)) in enumerate(shown.items()):
+        pts = [(x, v) for x, v in zip(steps, values, strict=False) if _finite(v)]
+        if pts:
+            xs, ys = downsample([p[0] for p in pts], [p[1] for p in pts])
+            right.plot(xs, ys, label=where, marker=_OVERLAY_MARKERS[i % len(_OVERLAY_MARKERS)])
+    if dead:
+        right.ylim(0.0, 1.0)
+
+
 _OVERLAY_MARKERS = ("braille", "•", "+", "x", "*", "o", "@", "#")
 
 

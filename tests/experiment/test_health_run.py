@@ -33,3 +33,24 @@ def test_health_can_be_switched_off(tmp_path):
     curves, _ = _health_kinds(tmp_path, training__epochs=40, training__health=False)
     assert not any(k.startswith("health:") for k in curves)
     assert "loss" in curves
+
+
+def test_show_draws_health_and_names_what_is_out_of_range():
+    from tuidl.cli.report import health_text
+
+    steps = [10.0, 20.0, 30.0]
+    curves = {
+        "loss": ([1.0, 2.0], [2.3, 2.2]),
+        "health:update_ratio:W1": (steps, [0.3, 0.4, 0.5]),  # lr far too high
+        "health:update_ratio:W2": (steps, [1e-3, 1e-3, 1e-3]),
+        "health:dead:h1": (steps, [0.2, 0.5, 0.7]),
+    }
+    text = "\n".join(health_text(curves, width=90, height=16, color=False))
+    assert "updates / weights" in text and "dead ReLUs" in text
+    assert (
+        "health: updates are 5e-01 of the weights in W1 (healthy ~1e-3): the learning "
+        "rate is too high" in text
+    )
+    assert "health: 70% of the ReLUs in h1 never fire" in text
+    assert "W2" not in "".join(line for line in text.splitlines() if line.startswith("health:"))
+    assert health_text({"loss": ([1.0], [2.0])}) == []

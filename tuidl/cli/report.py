@@ -217,8 +217,8 @@ def charts_text(
     store: Any, run: dict[str, Any], *, width: int = 80, height: int = 20, color: bool = True
 ) -> str:
     """The CLI's charts for a run: CV result (or heatmap for 2-D grids), the best trial's
-    loss and accuracy curves, and the test confusion matrix (per-attribute metrics for a
-    multi-label run)."""
+    loss and accuracy curves and per-layer health with its hints, and the test confusion
+    matrix (per-attribute metrics for a multi-label run)."""
     from tuidl import charts
 
     out = []
@@ -232,11 +232,13 @@ def charts_text(
     elif cv is not None:
         out.append(charts.to_text(charts.draw_cv, *cv, width=width, height=height, color=color))
         out.extend(charts.config_legend(grid, run["trials"]))
-    curves = curve_args(best_curves(store, run))
+    raw = best_curves(store, run)
+    curves = curve_args(raw)
     if curves is not None:
         out.append(
             charts.to_text(charts.draw_curves, *curves, width=width, height=height, color=color)
         )
+    out.extend(health_text(raw, width=width, height=height, color=color))
     test = run.get("test")
     attrs = charts.attribute_series((test or {}).get("metrics"))
     if attrs is not None:
@@ -255,6 +257,25 @@ def charts_text(
             )
         )
     return "\n".join(out)
+
+
+def health_text(
+    curves: dict[str, tuple[list, list]], *, width: int = 80, height: int = 20, color: bool = True
+) -> list[str]:
+    """The health chart of a fold's curves and one ``health:`` line per hint (the healthy
+    ranges live in :func:`tuidl.engine.health.hints`); nothing when none was recorded."""
+    from tuidl import charts
+    from tuidl.engine.health import hints
+
+    series = charts.health_series(curves)
+    if not series:
+        return []
+    out = [charts.to_text(charts.draw_health, series, width=width, height=height, color=color)]
+    problems = hints(charts.health_latest(series))
+    out.extend(f"health: {h}" for h in problems)
+    if not problems:
+        out.append("health: update/weight ratios, gradients and ReLUs look healthy")
+    return out
 
 
 def progress_line(p: Any, width: int = 30) -> str:
