@@ -565,15 +565,15 @@ class WorkbenchApp(App[None]):
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _load_history(self):
-        return self.backend.list_runs()
+        return self.backend.list_runs(self.query_one(HistoryPanel).query)  # its filter line
 
     @work(thread=True, group="load-run", exit_on_error=False)
     def _load_run(self, run_id: str, how: str) -> tuple[str, RunView]:
         return how, self.backend.get_run(run_id)
 
     @work(thread=True, group="compare", exit_on_error=False)
-    def _load_compare(self, a: str, b: str) -> tuple[RunView, RunView]:
-        return self.backend.get_run(a), self.backend.get_run(b)
+    def _load_compare(self, *run_ids: str) -> dict[str, Any]:
+        return self.backend.compare_runs(list(run_ids))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place the app's own workers report (a widget's workers report to that
@@ -645,4 +645,4 @@ class WorkbenchApp(App[None]):
         elif group == "compare":
             from tuidl.tui.screens.compare import CompareScreen
 
-            self.push_screen(CompareScreen(*result))
+            self.push_screen(CompareScreen(result))

@@ -121,6 +121,8 @@ class RunSummary:
     trials: int = 0
     name: str = ""
     message: str = ""
+    tags: tuple[str, ...] = ()
+    note: str = ""
 
 
 # ---- the adapter -----------------------------------------------------------------------------
@@ -324,11 +326,45 @@ class Backend:
 
         return control.log_tail(self.store_path, int(run_id), lines)
 
-    def list_runs(self) -> list[RunSummary]:
+    def list_runs(self, query: str = "") -> list[RunSummary]:
+        """Stored runs, newest first; ``query``: History's filter line (filters such as
+        ``model=fc_net best>=0.9``, ``sort=-best``, bare words; see
+        :func:`tuidl.experiment.store_query.parse_query`). Raises TuidlError for a bad one."""
         if not self.store_path.exists():
             return []
+        from tuidl.experiment.store_query import parse_query
+
+        filters, sort = parse_query(query)
         with self._store() as store:
-            return [_summary(r) for r in store.list_runs()]
+            return [_summary(r) for r in store.list_runs(filters, sort=sort)]
+
+    # managing stored runs (History): each names what it changed, or raises TuidlError
+    def delete_runs(self, run_ids: list[str], force: bool = False) -> list[int]:
+        """Delete runs (a queued or running one only with ``force``); others stay intact."""
+        with self._store() as store:
+            return store.delete_runs([int(r) for r in run_ids], force=force)
+
+    def set_name(self, run_id: str, name: str) -> None:
+        with self._store() as store:
+            store.set_name(int(run_id), name)
+
+    def set_note(self, run_id: str, note: str) -> None:
+        with self._store() as store:
+            store.set_note(int(run_id), note)
+
+    def set_tags(self, run_id: str, tags: list[str]) -> list[str]:
+        """Make the run's tags exactly ``tags``; returns them."""
+        with self._store() as store:
+            old = set(store.tags(int(run_id)))
+            store.tag(int(run_id), sorted(old - set(tags)), remove=True)
+            return store.tag(int(run_id), [t for t in tags if t not in old])
+
+    def compare_runs(self, run_ids: list[str]) -> dict[str, Any]:
+        """Several runs side by side (:func:`tuidl.experiment.store_export.compare_runs`)."""
+        from tuidl.experiment.store_export import compare_runs
+
+        with self._store() as store:
+            return compare_runs(store, [int(r) for r in run_ids])
 
     def get_run(self, run_id: str) -> RunView:
         with self._store() as store:
@@ -352,6 +388,8 @@ def _summary(r: dict[str, Any]) -> RunSummary:
         trials=int(r.get("num_trials") or 0),
         name=str(r.get("name") or ""),
         message=str(r.get("message") or ""),
+        tags=tuple(r.get("tags") or ()),
+        note=str(r.get("note") or ""),
     )
 
 

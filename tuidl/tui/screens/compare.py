@@ -1,17 +1,19 @@
-"""Two stored runs side by side: what differs in their specs, their results and CV charts."""
+"""Several stored runs side by side: each one's best configuration and scores, the spec keys
+whose values differ, and charts overlaying their best trials' fold scores, loss and
+validation accuracy. The data comes from ``Backend.compare_runs``
+(:func:`tuidl.experiment.store_export.compare_runs`)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-
-from tuidl.tui.backend import RunView
 
 
 class CompareScreen(Screen[None]):
@@ -20,86 +22,84 @@ class CompareScreen(Screen[None]):
     ]
 
     DEFAULT_CSS = """
-    CompareScreen #diff { height: auto; max-height: 8; padding: 0 1; }
-    CompareScreen #columns { height: 1fr; }
-    CompareScreen .column { width: 1fr; padding: 0 1; }
-    CompareScreen .column Static { height: auto; }
-    CompareScreen PlotextPlot { height: 1fr; min-height: 8; }
+    CompareScreen #summary { height: auto; max-height: 14; padding: 0 1; }
+    CompareScreen #diff { height: auto; max-height: 10; padding: 0 1; }
+    CompareScreen #charts { height: 1fr; }
+    CompareScreen PlotextPlot { width: 1fr; height: 1fr; min-height: 8; }
     """
 
-    def __init__(self, a: RunView, b: RunView) -> None:
+    def __init__(self, data: dict[str, Any]) -> None:
         super().__init__()
-        self.a, self.b = a, b
+        self.data = data
 
     def compose(self) -> ComposeResult:
         from textual_plotext import PlotextPlot
 
-        yield VerticalScroll(Static(_diff(self.a, self.b)), id="diff")
-        with Horizontal(id="columns"):
-            for i, run in enumerate((self.a, self.b)):
-                with Vertical(classes="column"):
-                    yield Static(_column(run))
-                    yield PlotextPlot(id=f"cv-{i}")
+        yield VerticalScroll(Static(_summary(self.data)), id="summary")
+        yield VerticalScroll(Static(_diff(self.data)), id="diff")
+        with Horizontal(id="charts"):
+            yield PlotextPlot(id="cv")
+            yield PlotextPlot(id="loss")
+            yield PlotextPlot(id="val")
         yield Footer()
 
     def on_mount(self) -> None:
         from tuidl import charts
 
-        for i, run in enumerate((self.a, self.b)):
-            plt = self.query_one(f"#cv-{i}").plt
-            keys = run.grid_keys
-            if len(keys) == 1:
-                values = list(run.spec["cv"]["grid"][keys[0]])
-                scores: list[list[float | None]] = [[] for _ in values]
-                for t in run.trials:
-                    if t.params.get(keys[0]) in values:
-                        scores[values.index(t.params[keys[0]])].extend(t.fold_scores)
-                charts.draw_cv(plt, values, scores, keys[0])
-            else:
-                labels = [f"#{t.index + 1}" for t in run.trials]
-                charts.draw_cv(plt, labels, [list(t.fold_scores) for t in run.trials], "config")
+        runs = self.data["runs"]
+        labels = [f"run {r['id']}" for r in runs]
+        charts.draw_cv(
+            self.query_one("#cv").plt,
+            labels,
+            [r["fold_scores"] for r in runs],
+            "run (best configuration)",
+        )
+        for chart, kind, title, xlabel in (
+            ("#loss", "loss", "training loss (best, fold 1)", "iteration"),
+            ("#val", "val_acc", "validation accuracy (best, fold 1)", "epoch"),
+        ):
+            series = [
+                (label, *r["curves"].get(kind, ([], [])))
+                for label, r in zip(labels, runs, strict=True)
+            ]
+            charts.draw_overlay(self.query_one(chart).plt, series, title, xlabel)
 
 
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(d, dict):
-        for k, v in d.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-    elif isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
-        for i, v in enumerate(d):
-            out.update(_flatten(v, f"{prefix}{i}."))
-    else:
-        out[prefix.rstrip(".")] = d
-    return out
+def _acc(v: float | None) -> str:
+    return f"{v:.4f}" if v is not None else "-"
 
 
-def _diff(a: RunView, b: RunView) -> Text:
-    fa, fb = _flatten(a.spec), _flatten(b.spec)
-    keys = sorted(set(fa) | set(fb))
-    t = Text()
-    t.append(f"Spec differences: run {a.id} | run {b.id}\n", style="bold")
-    diffs = [k for k in keys if fa.get(k) != fb.get(k)]
+def _summary(data: dict[str, Any]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("run", "name", "status", "dataset", "model", "best params", "cv", "test"):
+        table.add_column(col, justify="right" if col in ("run", "cv", "test") else "left")
+    for r in data["runs"]:
+        best = r["best"]
+        params = ", ".join(f"{k}={v}" for k, v in (best or {}).get("params", {}).items())
+        cv = f"{best['mean']:.4f} ± {best['std'] or 0:.4f}" if best else "-"
+        label = " ".join([r["name"], *(f"#{t}" for t in r["tags"])]).strip()
+        table.add_row(
+            str(r["id"]),
+            label or "-",
+            r["status"],
+            r["dataset"],
+            r["model"],
+            params or "-",
+            cv,
+            Text(_acc(r["test_accuracy"]), style="bold green"),
+        )
+    return table
+
+
+def _diff(data: dict[str, Any]) -> Text | Table:
+    diffs = data["differences"]
     if not diffs:
-        t.append("  none: the same spec\n")
-    for k in diffs:
-        t.append(f"  {k}: ", style="bold")
-        t.append(f"{fa.get(k, '-')!r}  |  {fb.get(k, '-')!r}\n")
-    return t
-
-
-def _column(run: RunView) -> Text:
-    t = Text()
-    t.append(f"run {run.id}", style="bold")
-    t.append(f" · {run.status} · {run.spec.get('dataset', {}).get('name', '?')} · ")
-    t.append(f"{run.spec.get('model', {}).get('name', '?')}\n")
-    if run.best_index is not None and run.best_index < len(run.trials):
-        best = run.trials[run.best_index]
-        params = ", ".join(f"{k}={v}" for k, v in best.params.items()) or "the spec"
-        t.append(f"best: {params}\n")
-        if best.mean is not None:
-            t.append(f"  cv {best.mean:.4f} ± {best.std or 0:.4f}\n")
-    if run.test_accuracy is not None:
-        t.append("  test accuracy ")
-        t.append(f"{run.test_accuracy:.4f}\n", style="bold green")
-    t.append(f"{len(run.trials)} configs, {run.done_fits}/{run.total_fits} fits")
-    return t
+        return Text("Spec differences: none, the same spec", style="bold")
+    title = "Spec differences: " + " | ".join(f"run {r['id']}" for r in data["runs"])
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("key", style="bold")
+    for r in data["runs"]:
+        table.add_column(f"run {r['id']}")
+    for key, values in diffs:
+        table.add_row(key, *("-" if v is None else str(v) for v in values))
+    return table

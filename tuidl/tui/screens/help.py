@@ -47,7 +47,10 @@ two-key grids, and the Test pane: the confusion matrix of the retrained best on 
 **Results**: s cycles the sort column (or click a header), S reverses. ★ marks the best.
 
 **History**: enter shows a run's results and charts · o reopens its spec in the pipeline ·
-m marks a run, c compares the marked run with the selected one.
+m marks runs, c compares the marked runs (and the selected one) · / filters and sorts the
+list (model=fc_net best>=0.9 tag=baseline optimizer.lr=1e-3 sort=-best, or words) ·
+n names, t tags, N annotates the selected run · d deletes it (or the marked runs), after
+asking. The newest 300 runs are listed; a filter reaches the rest.
 """
 
 

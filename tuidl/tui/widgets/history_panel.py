@@ -1,6 +1,6 @@
-"""The History tab: every stored run; show one, reopen its spec, or compare two; follow,
+"""The History tab: every stored run; show one, reopen its spec, or compare several; follow,
 cancel, resume or retry any of them (whoever started it), or put its best configuration
-in the pipeline."""
+in the pipeline; filter and sort the list; name, tag, annotate or delete runs."""
 
 from __future__ import annotations
 
@@ -44,6 +44,11 @@ class HistoryPanel(Vertical):
         Binding("r", "act('resume')", "Resume", id="history.resume"),
         Binding("R", "act('retry')", "Retry", id="history.retry", show=False),
         Binding("u", "act('use')", "Use params", id="history.use"),
+        Binding("slash", "filter", "Filter", id="history.filter"),
+        Binding("d,delete", "delete", "Delete", id="history.delete"),
+        Binding("n", "edit('name')", "Name", id="history.name", show=False),
+        Binding("t", "edit('tags')", "Tags", id="history.tags", show=False),
+        Binding("N", "edit('note')", "Note", id="history.note", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -56,6 +61,8 @@ class HistoryPanel(Vertical):
         super().__init__(id=id)
         self.runs: list[RunSummary] = []
         self.marked: list[str] = []
+        # the filter line (store_query.parse_query): the app lists runs through it
+        self.query = ""
 
     def compose(self) -> ComposeResult:
         yield Static(HELP, id="history-help")
@@ -73,6 +80,7 @@ class HistoryPanel(Vertical):
             ("grid", "grid"),
             ("best", "best"),
             ("test", "test"),
+            ("name", "name"),
         ):
             table.add_column(label, key=key)
 
@@ -82,21 +90,30 @@ class HistoryPanel(Vertical):
         table = self.query_one(DataTable)
         current = self.selected
         table.clear()
-        for r in runs:
+        # the newest MAX_ROWS (a table row costs ~0.5 ms to lay out: a store of thousands
+        # of runs would take seconds); filters reach the rest. Cells are Text, not markup
+        # strings, so no cell is parsed as markup
+        for r in runs[:MAX_ROWS]:
             table.add_row(
-                "●" if r.id in self.marked else " ",
-                r.id,
-                _when(r.created),
+                Text("●" if r.id in self.marked else " "),
+                Text(r.id),
+                Text(_when(r.created)),
                 _status(r.status),
-                r.dataset,
-                r.model,
-                r.grid,
-                f"{r.best_mean:.4f}" if r.best_mean is not None else "-",
-                f"{r.test_accuracy:.4f}" if r.test_accuracy is not None else "-",
+                Text(r.dataset),
+                Text(r.model),
+                Text(r.grid),
+                Text(f"{r.best_mean:.4f}" if r.best_mean is not None else "-"),
+                Text(f"{r.test_accuracy:.4f}" if r.test_accuracy is not None else "-"),
+                Text(_label(r)),
                 key=r.id,
             )
         # the hint says what is there: no "no stored runs" above a list of runs
-        self.query_one("#history-help", Static).update(HELP if runs else EMPTY)
+        help_text = HELP if runs else EMPTY
+        if self.query:
+            help_text = f"filter: {self.query} ({len(runs)} runs; / to change)"
+        if len(runs) > MAX_ROWS:
+            help_text = f"the newest {MAX_ROWS} of {len(runs)} runs: / filters · " + help_text
+        self.query_one("#history-help", Static).update(help_text)
         if current is not None:
             with contextlib.suppress(Exception):
                 table.move_cursor(row=table.get_row_index(current))
@@ -121,13 +138,14 @@ class HistoryPanel(Vertical):
             self.app.notify("no run selected", severity="warning")
             return
         if action == "compare":
-            others = [m for m in self.marked if m != run]
-            if not others:
+            runs = self.marked + ([run] if run not in self.marked else [])
+            if len(runs) < 2:
                 self.app.notify(
-                    "mark a run with m, then select another and press c", severity="warning"
+                    "mark runs with m, then press c to compare them (and the selected one)",
+                    severity="warning",
                 )
                 return
-            self.post_message(self.Action("compare", [others[-1], run]))
+            self.post_message(self.Action("compare", runs))
             return
         self.post_message(self.Action(action, [run]))
 
@@ -138,8 +156,81 @@ class HistoryPanel(Vertical):
         if run in self.marked:
             self.marked.remove(run)
         else:
-            self.marked = [*self.marked[-1:], run]
+            self.marked = [*self.marked, run]
         self.show(self.runs)
+
+    # ---- managing runs (each asks the backend in a thread, then lists again) -----------
+    def action_filter(self) -> None:
+        from tuidl.tui.screens.text_prompt import TextPrompt
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self.query = text
+                self.post_message(self.Action("refresh", []))
+
+        hint = "e.g. model=fc_net best>=0.9 tag=baseline optimizer.lr=1e-3 sort=-best"
+        self.app.push_screen(TextPrompt("Filter runs", self.query, hint), chosen)
+
+    def action_delete(self) -> None:
+        from tuidl.tui.screens.confirm import ConfirmScreen
+
+        run = self.selected
+        runs = self.marked or ([run] if run is not None else [])
+        if not runs:
+            self.app.notify("no run selected", severity="warning")
+            return
+        what = f"run {runs[0]}" if len(runs) == 1 else f"{len(runs)} runs ({', '.join(runs)})"
+        question = f"Delete {what} and everything stored for it? This cannot be undone."
+
+        def answered(answer: str | None) -> None:
+            if answer == "delete":
+                self._manage(lambda b: b.delete_runs(runs), f"deleted {what}")
+                self.marked = [m for m in self.marked if m not in runs]
+
+        answers = [("keep", "k", "Keep"), ("delete", "d", "Delete")]
+        self.app.push_screen(ConfirmScreen(question, answers), answered)
+
+    def action_edit(self, field: str) -> None:
+        from tuidl.tui.screens.text_prompt import TextPrompt
+
+        run_id = self.selected
+        row = next((r for r in self.runs if r.id == run_id), None)
+        if row is None:
+            self.app.notify("no run selected", severity="warning")
+            return
+        value = {"name": row.name, "tags": " ".join(row.tags), "note": row.note}[field]
+        hint = {"name": "", "tags": "space-separated; find them with tag=NAME", "note": ""}
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            setters = {
+                "name": lambda b: b.set_name(run_id, text),
+                "tags": lambda b: b.set_tags(run_id, text.split()),
+                "note": lambda b: b.set_note(run_id, text),
+            }
+            self._manage(setters[field], f"run {run_id}: {field} saved")
+
+        title = f"{field.capitalize()} of run {run_id}"
+        self.app.push_screen(TextPrompt(title, value, hint[field]), chosen)
+
+    def _manage(self, change, done: str) -> None:
+        def work() -> str:
+            change(self.app.backend)
+            return done
+
+        self.run_worker(work, thread=True, group="history-manage", exit_on_error=False)
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        if event.worker.group != "history-manage":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.app.notify(str(event.worker.result), timeout=3)
+            self.post_message(self.Action("refresh", []))
+        elif event.state == WorkerState.ERROR:
+            self.app.notify(str(event.worker.error), severity="error", timeout=8)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -147,11 +238,17 @@ class HistoryPanel(Vertical):
         self.action_act("show")
 
 
+MAX_ROWS = 300
 HELP = (
     "enter show · f follow · x cancel · r resume · R retry · u use its best params · "
-    "o open spec · m mark, c compare"
+    "o open spec · m mark, c compare · / filter · d delete · n name · t tags · N note"
 )
 EMPTY = "no stored runs yet: a run started here or with `tuidl run` appears here"
+
+
+def _label(r: RunSummary) -> str:
+    tags = " ".join(f"#{t}" for t in r.tags)
+    return " ".join(x for x in (r.name, tags) if x) or "-"
 
 
 def _when(ts: float) -> str:
