@@ -186,6 +186,13 @@ CASES: list[Case] = [
     *(case(f"cmd-{i}", argv, e, make) for i, argv, e, make in ROWS),
     *(case(f"env-{i}", RUN, e, SPEC, env=env) for i, env, e in ENV_ROWS),
     case(
+        "env-data-home-is-file",
+        ["run", "{t}/s.toml", "--workers", "1"],
+        "cannot create the folder of the run store '/proc/self/mem/tuidl/runs.sqlite'",
+        SPEC,
+        env={"XDG_DATA_HOME": "/proc/self/mem"},
+    ),
+    case(
         "cmd-show-huge-id",
         ["show", str(2**70), "--store", "{t}/r.sqlite"],
         f"no run {2**70}",
