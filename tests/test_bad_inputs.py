@@ -40,6 +40,8 @@ def test_the_table_has_at_least_150_distinct_cases():
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
     assert len(CASES) >= MIN_CASES, len(CASES)
+    docs = (ROOT / "docs" / "experiments.md").read_text(encoding="utf-8")
+    assert f"holds {len(CASES)} bad inputs" in docs, "update the count in docs/experiments.md"
 
 
 def _params():
