@@ -601,7 +601,8 @@ class WorkbenchApp(App[None]):
             self.query_one(RunPanel).reset()
             self.query_one(ResultsTable).clear()
             self.view = None
-            self.live = RunView(id=str(result), status="queued", spec=self.doc.export())
+            # check=False: the form may hold a half-typed value by now; it must not stop this
+            self.live = RunView(id=str(result), status="queued", spec=self.doc.export(check=False))
             self._starting = False
             self.notify(f"run {result} started", timeout=2)
             self.follow(str(result))
