@@ -354,6 +354,25 @@ def test_attach_fits_its_progress_line_to_an_80_column_terminal(env, monkeypatch
     assert max(len(r) for r in rows) <= 79, rows
 
 
+def test_run_draws_the_same_fitted_progress_line_as_attach(env, monkeypatch):
+    """`tuidl run` in a terminal draws control.progress (the summary attach draws), fitted
+    to the terminal like attach's."""
+    monkeypatch.setenv("COLUMNS", "60")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    spec, store = env["spec"](300), env["store"]
+    drawn = []
+    real = control.progress
+    monkeypatch.setattr(
+        control, "progress", lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1]
+    )
+    assert main(["run", str(spec), "--store", str(store), "--workers", "1", "--no-charts"]) == 0
+    assert drawn and drawn[-1].phase == "done" and drawn[-1].done == 6
+    rows = terminal.text.replace("\r", "\n").split("\n")
+    assert max(len(r) for r in rows) <= 59, rows
+    assert "6/6 folds" in terminal.text
+
+
 def test_progress_text_narrows_the_bar_before_cutting(monkeypatch):
     from tuidl.cli.session_cmd import progress_text
 

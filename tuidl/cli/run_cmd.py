@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from tuidl.errors import TuidlError
@@ -103,7 +104,7 @@ def run(args) -> int:
         return session_cmd.start_detached(args, store, run_id)
     resume_fn = session_cmd.resume_function(args, store, run_id)
 
-    show = _Progress(sys.stderr)
+    show = _Progress(sys.stderr, store)
     cores = os.cpu_count() or 1
     if workers > cores:
         show.write(
@@ -193,8 +194,10 @@ class _Progress:
     Once a write fails (stderr's reader went away: ``tuidl run S 2>&1 | head -1``) it
     stays silent, so the run goes on and is stored instead of failing on its progress."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream, store=None) -> None:
         self.stream = stream
+        self.store = store  # the line draws control.progress, the summary attach draws
+        self.last_draw = 0.0
         self.tty = stream.isatty()
         self.width = 0
         self.noted = False
@@ -218,6 +221,15 @@ class _Progress:
             return
         from tuidl.cli.session_cmd import progress_text  # fitted to the terminal's width
 
+        now = time.monotonic()
+        if p.phase == "cv" and now - self.last_draw < 0.1:
+            return  # at most 10 lines a second: fast folds would only redraw the terminal
+        self.last_draw = now
+        if self.store is not None:
+            from tuidl.experiment import control
+
+            # called where the runner stores folds, so the store is this thread's to read
+            p = control.progress(self.store, p.run_id)
         line = progress_text(p, self.stream)
         self.write("\r" + line.ljust(self.width))
         self.width = len(line)
