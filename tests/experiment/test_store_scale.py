@@ -152,6 +152,7 @@ def test_filter_and_sort_the_list(store):
     assert ids("optimizer.lr=0.001") == [c, a]  # c tried it on its grid
     assert ids("optimizer.lr>0.05") == [c]
     assert ids("model~FC") == [c, b]
+    assert ids("seed~0") == [d, c, b, a]  # ~ matches text: "0" is not the number 0.0
     assert ids("model!=fc_net") == [d, a]
     assert ids(sort="-best") == [b, c, a, d]  # runs without a best come last
     assert ids(sort="best") == [a, c, b, d]
@@ -351,3 +352,48 @@ def test_a_store_that_passed_is_not_read_through_again_until_it_changes(tmp_path
     store_schema._CHECKED.clear()
     with pytest.raises(TuidlError, match="is damaged"):
         Store(good)
+
+
+def test_list_filter_follow_and_delete_while_a_run_writes(tmp_path):
+    """A writer in another thread (its own connection, as a runner's process has) commits
+    folds and curves while this one lists, filters, follows and deletes another run."""
+    import threading
+
+    path = tmp_path / "live.sqlite"
+    with Store(path) as s:
+        done = _finished_run(s)
+        other = _finished_run(s, model="fc_net")
+        live = s.create_run(blobs_spec(), status="running")
+        s.start_run(live, [(0, {})], 50)
+    errors = []
+
+    def write():
+        try:
+            with Store(path) as w:
+                for fold in range(50):
+                    w.add_points(
+                        live, 0, fold, [("loss", i + 1, 1.0 / (i + 1)) for i in range(200)]
+                    )
+                    w.record_fold(live, 0, fold, status="ok", score=0.5)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    writer = threading.Thread(target=write)
+    with Store(path) as reader:
+        before = (reader.get_run(done), reader.curves(done, 0, 1, max_points=None))
+        writer.start()
+        seen = set()
+        while writer.is_alive():
+            rows = reader.list_runs(["status=running,finished"], sort="-id")
+            seen.add(next(r["folds_done"] for r in rows if r["id"] == live))
+            reader.curves(live, 0, 0)
+            reader.latest_curve_key(live)
+        reader.delete_runs([other])
+        writer.join()
+        assert not errors
+        assert len(seen) > 1  # the list saw the live run progress
+        run = reader.get_run(live)
+        assert [s for s in run["trials"][0]["fold_scores"]] == [0.5] * 50
+        assert all(len(reader.curves(live, 0, f, None)["loss"][0]) == 200 for f in range(50))
+        assert (reader.get_run(done), reader.curves(done, 0, 1, max_points=None)) == before
+        assert [r["id"] for r in reader.list_runs()] == [live, done]

@@ -72,7 +72,8 @@ def parse(text: str) -> Filter:
     if not _KEY.match(key):
         raise TuidlError(f"filter {text!r}: {key!r} is not a key; {SYNTAX}")
     raws = raw.split(",") if op in ("=", "!=") else [raw]
-    values = tuple(_value(r.strip()) for r in raws)
+    # ~ searches text: "~5" means the character, not the number 5.0
+    values = (raw,) if op == "~" else tuple(_value(r.strip()) for r in raws)
     if op in (">", ">=", "<", "<=") and not _is_number(values[0]):
         raise TuidlError(f"filter {text!r}: {op} needs a number, not {raw!r}")
     return Filter(key, op, values, text)
