@@ -409,16 +409,18 @@ def draw_health(plt, series: dict[str, dict[str, tuple]], title: str = "") -> No
     left = plt.subplot(1, 1)
     left.title(title or "updates / weights (healthy ~1e-3)")
     left.xlabel("iteration")
-    xs_all: list[float] = []
-    for i, (where, (steps, values)) in enumerate(ratios.items()):
+    drawn = {}
+    for where, (steps, values) in ratios.items():
         pts = [(x, v) for x, v in zip(steps, values, strict=False) if _finite(v) and v > 0]
         if pts:
-            xs, ys = downsample([p[0] for p in pts], [p[1] for p in pts])
-            xs_all += xs
-            left.plot(xs, ys, label=where, marker=_OVERLAY_MARKERS[i % len(_OVERLAY_MARKERS)])
-    if xs_all:
+            drawn[where] = downsample([p[0] for p in pts], [p[1] for p in pts])
+    if drawn:
+        xs_all = [x for xs, _ in drawn.values() for x in xs]
+        # the reference first, so a ratio sitting right on it stays visible
         left.plot([min(xs_all), max(xs_all)], [1e-3, 1e-3], label="1e-3", marker="-")
         left.yscale("log")
+    for i, (where, (xs, ys)) in enumerate(drawn.items()):
+        left.plot(xs, ys, label=where, marker=_OVERLAY_MARKERS[i % len(_OVERLAY_MARKERS)])
     right = plt.subplot(1, 2)
     shown, what = (dead, "dead ReLUs (fraction)") if dead else (grads, "gradient norm")
     right.title(what)

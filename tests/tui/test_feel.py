@@ -180,3 +180,31 @@ async def test_sanity_checks_run_from_the_workbench(registry, store_path):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ChecksScreen)
+
+
+async def test_health_pane_draws_the_run_and_says_what_is_wrong(registry, store_path):
+    from tuidl.tui.backend import Curves, RunView
+
+    steps = [10.0, 20.0, 30.0]
+    health = {
+        "update_ratio": {"W1": (steps, [0.2, 0.3, 0.4]), "W2": (steps, [1e-3] * 3)},
+        "dead": {"h1": (steps, [0.1, 0.4, 0.8])},
+    }
+    view = RunView(
+        "7",
+        "running",
+        {"cv": {}},
+        curves=Curves([1.0], [2.3], label="config 1, fold 1", health=health),
+    )
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show_run(view)
+        app.action_tab("run")
+        app.query_one("ChartsView").select("health")
+        await pilot.pause(0.5)
+        text = screen_text(app)
+        assert "Health" in text  # the tab
+        assert "⚠ updates are 4e-01 of the weights in W1" in text
+        assert "80% of the ReLUs in h1" in text
+        assert "updates/weights · config 1, fold 1" in text  # the chart drew

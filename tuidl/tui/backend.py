@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuidl.charts import health_series
 from tuidl.errors import TuidlError
 from tuidl.plugins.schema import Param
 
@@ -70,6 +71,8 @@ class Curves:
     val_acc: list[float | None] = field(default_factory=list)
     lr: list[float | None] = field(default_factory=list)  # per epoch, aligned with epochs
     label: str = ""
+    # per-layer health: {stat: {where: (steps, values)}} (tuidl.charts.health_series)
+    health: dict[str, dict[str, tuple]] = field(default_factory=dict)
 
 
 @dataclass
@@ -477,4 +480,5 @@ def _latest_curves(store, view: RunView) -> Curves:
         val_acc=[val_by_epoch.get(e) for e in tr[0]],
         lr=[lr_by_epoch.get(e) for e in tr[0]],
         label=label,
+        health=health_series(data),
     )

@@ -23,10 +23,16 @@ from tuidl.tui.backend import RunView
 MAX_HZ = 4.0
 
 
-PLOTS = ("loss", "acc", "cv", "heatmap", "confusion")
+PLOTS = ("loss", "acc", "cv", "heatmap", "confusion", "health")
 # the "confusion" pane shows the test result: a confusion matrix for class labels, the
 # per-attribute metrics for a multi-label run
-PANES = (("curves", "Curves"), ("cv", "CV"), ("heatmap", "Heatmap"), ("confusion", "Test"))
+PANES = (
+    ("curves", "Curves"),
+    ("cv", "CV"),
+    ("heatmap", "Heatmap"),
+    ("confusion", "Test"),
+    ("health", "Health"),
+)
 
 
 class ChartsView(Vertical):
@@ -44,7 +50,7 @@ class ChartsView(Vertical):
     ChartsView #chart-tabs { height: 2; }
     ChartsView.-wide #chart-tabs { display: none; }
     ChartsView #chart-grid { grid-size: 1 1; height: 1fr; }
-    ChartsView.-wide #chart-grid { grid-size: 2 2; grid-gutter: 0 1; }
+    ChartsView.-wide #chart-grid { grid-size: 3 2; grid-gutter: 0 1; }
     ChartsView .pane { display: none; height: 1fr; }
     ChartsView .pane.-active { display: block; }
     ChartsView.-wide .pane { display: block; }
@@ -52,6 +58,7 @@ class ChartsView(Vertical):
     ChartsView #cv-legend { height: auto; max-height: 4; color: $text-muted; }
     ChartsView .empty { color: $text-muted; height: 1fr; content-align: center middle; }
     ChartsView .hint { color: $text-muted; height: 1; }
+    ChartsView #health-hints { height: auto; max-height: 4; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -85,6 +92,9 @@ class ChartsView(Vertical):
                     classes="hint",
                     id="pictures-hint",
                 )
+            with Vertical(classes="pane", id="pane-health"):
+                # what is out of its healthy range, in words (tuidl.engine.health.hints)
+                yield Static("", id="health-hints")
 
     def on_mount(self) -> None:
         # plotext and textual-plotext load after the first frame
@@ -100,6 +110,7 @@ class ChartsView(Vertical):
             self.query_one("#pane-cv").mount(plots["cv"], before="#cv-legend")
             self.query_one("#pane-heatmap").mount(plots["heatmap"], before="#heatmap-empty")
             self.query_one("#pane-confusion").mount(plots["confusion"], before="#pictures-hint")
+            self.query_one("#pane-health").mount(plots["health"], before="#health-hints")
         except NoMatches:  # the app closed before the first refresh (tests)
             return
         # a plot keeps what it is asked to draw and builds it once it is mounted and sized
@@ -119,6 +130,7 @@ class ChartsView(Vertical):
         self._plot("acc").draw(charts.draw_accuracy, [], [], [])
         self._plot("cv").draw(charts.draw_cv, [], [], "value")
         self._plot("confusion").draw(charts.draw_confusion, [], [])
+        self._plot("health").draw(charts.draw_health, {})
 
     def _plot(self, name: str):
         return self._plots[name]
@@ -208,6 +220,7 @@ class ChartsView(Vertical):
                 list(c.lr),
             )
         self._draw_search(view)
+        self._draw_health(c)
         conf_key = (repr(view.confusion), tuple(view.class_names), repr(view.test_metrics))
         if self._changed("confusion", conf_key):
             attrs = charts.attribute_series(view.test_metrics)
@@ -230,6 +243,21 @@ class ChartsView(Vertical):
                     [],
                     title="confusion matrix: after the best is retrained and tested",
                 )
+
+    def _draw_health(self, c) -> None:
+        from tuidl import charts
+        from tuidl.engine.health import hints
+
+        key = (c.label, tuple((k, len(v)) for k, v in c.health.get("update_ratio", {}).items()))
+        if not self._changed("health", key):
+            return
+        title = f"updates/weights · {c.label}" if c.label and c.health else ""
+        self._plot("health").draw(charts.draw_health, c.health, title)
+        problems = hints(charts.health_latest(c.health)) if c.health else []
+        text = "\n".join(f"⚠ {h}" for h in problems) or (
+            "✓ update/weight ratios, gradients and ReLUs look healthy" if c.health else ""
+        )
+        self.query_one("#health-hints", Static).update(text)
 
     def _draw_search(self, view: RunView) -> None:
         from tuidl import charts
