@@ -270,6 +270,74 @@ class Optimizer(Protocol):
         ...
 
 
+# -- searcher -----------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """Proposes configurations and budgets; the runner schedules them and reports back.
+
+    The types it exchanges are in :mod:`tuidl.plugins.search` (``Dimension``, ``Budget``,
+    ``Ask``, ``Told``, ``SearchProblem``). The loop, run by the runner in its own process::
+
+        searcher.setup(problem)              # once; problem.history: a resumed run's trials
+        while True:
+            asks = searcher.ask(n)           # n: free worker slots (at least 1)
+            ...                              # create trials, run their folds, fold-major
+            searcher.tell(told)              # each trial that reached its budget, or ended
+            # ask() == [] with nothing in flight: the search is over
+
+    - ``ask(n)`` returns at most ``n`` :class:`~tuidl.plugins.search.Ask` (a new trial on a
+      budget, or an existing trial continued to more folds). An empty list while trials are
+      in flight means "wait for a result"; an empty list with nothing in flight ends the
+      search. Asking for more than ``n`` is allowed (the runner queues them) but an
+      asynchronous searcher should not, so that it sees results before it commits.
+    - Trial numbers: new trials get consecutive numbers in the order they are asked,
+      starting at ``len(problem.history)`` (0 for a new run); ``Told.trial`` is that number,
+      so a searcher can map it to its own records (Optuna's trial).
+    - ``tell(told)`` is called once per trial when it reaches its budget (``status="ok"``)
+      or ends early (``diverged``, ``failed``, ``pruned``); a continued trial is told again
+      when it reaches its new budget.
+    - Reproducible: draw every random number from ``problem.seed`` (e.g. trial ``i``'s
+      values from ``numpy.random.SeedSequence(seed, spawn_key=(2, i))``), so a run with the
+      same seed proposes the same trials.
+    - Resumable: ``problem.history`` holds every trial already stored, in creation order,
+      with its budget, status and fold scores (``pending`` ones are finished by the runner
+      and told later). The searcher rebuilds its state from it (deterministic replay from
+      the seed and the told results) and continues; it must not propose them again.
+
+    The trials a searcher leaves below the full budget (fewer folds, fewer epochs) are
+    marked ``pruned`` when the search ends; only full-budget trials compete for best.
+    Optuna's ask-and-tell maps onto this directly (``study.ask()`` per Ask, ``study.tell``
+    per Told); its pruner onto the optional :class:`PrunesFolds`.
+    """
+
+    def setup(self, problem: Any) -> None:
+        """Take the :class:`~tuidl.plugins.search.SearchProblem` (space, seed, folds,
+        epochs, workers, history). Raise ``TuidlError`` for a space it cannot search
+        (the grid: a continuous distribution), naming the key."""
+        ...
+
+    def ask(self, n: int) -> Sequence[Any]:
+        """Up to ``n`` :class:`~tuidl.plugins.search.Ask` (see the class docstring)."""
+        ...
+
+    def tell(self, result: Any) -> None:
+        """A trial's :class:`~tuidl.plugins.search.Told` result."""
+        ...
+
+
+@runtime_checkable
+class PrunesFolds(Protocol):
+    """Optional, on a searcher: a pruner of its own (Optuna's, say). After each fold a
+    trial finishes below its budget, the runner calls ``should_prune(told)`` (``told``: the
+    trial so far, ``status="pending"``, ``fold_scores`` with the folds done); a non-empty
+    string stops the trial as ``pruned`` with that reason. It runs besides the spec's
+    ``cv.prune`` rule, not instead."""
+
+    def should_prune(self, told: Any) -> str: ...
+
+
 KIND_PROTOCOLS: dict[str, tuple[type, ...]] = {
     "dataset": (Dataset,),
     "preprocessor": (Preprocessor,),
@@ -277,11 +345,13 @@ KIND_PROTOCOLS: dict[str, tuple[type, ...]] = {
     "loss": (Loss,),
     "initializer": (Initializer,),
     "optimizer": (Optimizer,),
+    "searcher": (Searcher,),
 }
 OPTIONAL = {
     "dataset": (MultilabelTargets,),
     "model": (ShowsWeights, ReportsHealth),
     "loss": (FitsData, PathLoss, ReportsMetrics, ChanceLoss),
+    "searcher": (PrunesFolds,),
 }
 
 __all__ = [
@@ -300,8 +370,10 @@ __all__ = [
     "PathGradient",
     "PathLoss",
     "Preprocessor",
+    "PrunesFolds",
     "ReportsHealth",
     "ReportsMetrics",
+    "Searcher",
     "ShowsWeights",
     "is_weight",
 ]

@@ -90,3 +90,21 @@ def register_optimizers(register):
     ``W1``, ...), biases with ``b``, batchnorm's scales and shifts are ``gamma1``/``beta1``;
     ``tuidl.api.is_weight(key)`` tells weights from the rest (``tuidl.api.Optimizer``).
     """
+
+
+@hookspec
+def register_searchers(register):
+    """Register searchers (``kind="searcher"``): how a run picks the configurations it
+    scores. The spec chooses one with ``[search] method = "NAME"``; the other keys of
+    ``[search]`` are its params. Built in: ``grid`` (every combination, the default),
+    ``random`` and ``halving``.
+
+    The factory returns an object with ``setup(problem)``, ``ask(n) -> [Ask]`` and
+    ``tell(told)`` (``tuidl.api.Searcher``; the data types are in ``tuidl.plugins.search``):
+    the runner asks for up to ``n`` trials, each a configuration and a budget (folds, and
+    epochs for learnable models), runs them and tells every result, until ``ask`` returns
+    nothing with nothing in flight. A searcher draws its randomness from
+    ``problem.seed`` and rebuilds its state from ``problem.history`` on a resume. Optional:
+    ``should_prune(told) -> reason`` (``tuidl.api.PrunesFolds``) to stop a trial between
+    folds.
+    """

@@ -51,6 +51,7 @@ HOOK_KINDS = {
     "register_losses": "loss",
     "register_initializers": "initializer",
     "register_optimizers": "optimizer",
+    "register_searchers": "searcher",
 }
 
 BUILTIN_MODULES = (

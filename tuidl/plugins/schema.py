@@ -19,7 +19,7 @@ from typing import Any
 
 from tuidl.errors import TuidlError
 
-KINDS = ("dataset", "preprocessor", "model", "loss", "initializer", "optimizer")
+KINDS = ("dataset", "preprocessor", "model", "loss", "initializer", "optimizer", "searcher")
 PARAM_TYPES = ("int", "float", "str", "bool", "choice", "list")
 _ITEM_TYPES = ("int", "float", "str", "bool")
 
