@@ -30,12 +30,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tuidl.data.locations import user_data_dir
 from tuidl.errors import TuidlError
+from tuidl.experiment.lifetime import BACKGROUND_NICE, NICE_ENV
 
 TABLE = "detached_runs"
 ACTIVE = ("queued", "running")
@@ -221,6 +222,15 @@ def note_process(store_path: str | os.PathLike, run_id: int, log_path: str = "")
 # ---- starting ------------------------------------------------------------------------------
 
 
+def _background_env(env: Mapping[str, str]) -> dict[str, str]:
+    # unbuffered, so the log is live; lower priority unless the user chose one (TUIDL_NICE)
+    return {
+        NICE_ENV: str(BACKGROUND_NICE),
+        **env,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
 def launch(
     store_path: str | os.PathLike,
     run_id: int,
@@ -255,7 +265,7 @@ def launch(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
+            env=_background_env(os.environ if env is None else env),
         )
     rec = ProcessRecord(
         run_id,

@@ -74,6 +74,29 @@ def watch_parent(parent_pid: int, *, poll: float = PARENT_POLL_SECONDS) -> None:
 # ---- run folders ---------------------------------------------------------------------------
 
 
+NICE_ENV = "TUIDL_NICE"
+BACKGROUND_NICE = 10  # what detached runs (and so the workbench's) get unless TUIDL_NICE says
+
+
+def lower_priority(environ: dict[str, str] | None = None) -> int:
+    """Lower this process's CPU priority by ``TUIDL_NICE`` (0..19; unset or 0: unchanged)
+    and return the increment applied. Worker processes inherit it. Detached runs get
+    :data:`BACKGROUND_NICE` from :func:`tuidl.experiment.detach.launch`, so on a busy
+    machine the workbench (or the shell) the user is typing into keeps its latency while
+    the run still gets every idle cycle. A bad value is ignored: priority is a comfort,
+    never a reason to refuse a run."""
+    raw = (os.environ if environ is None else environ).get(NICE_ENV, "")
+    try:
+        step = min(max(int(raw), 0), 19)
+    except ValueError:
+        return 0
+    if step and hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(step)
+            return step
+    return 0
+
+
 def make_run_folder(base: str | os.PathLike | None = None) -> Path:
     """A new ``tuidl-run-<pid>-*`` folder under ``base`` (the system's temp folder), owned
     by this process. The caller removes the folder when the run ends. An OSError (a full

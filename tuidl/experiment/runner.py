@@ -58,7 +58,11 @@ from tuidl.experiment import store_pictures
 from tuidl.experiment.bookkeeping import Bookkeeping, Progress
 from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
 from tuidl.experiment.grid import plan
-from tuidl.experiment.lifetime import make_run_folder, remove_stale_run_folders
+from tuidl.experiment.lifetime import (
+    lower_priority,
+    make_run_folder,
+    remove_stale_run_folders,
+)
 from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import check_targets, is_learnable, validate
 from tuidl.experiment.store import Store, best_trial
@@ -154,6 +158,7 @@ def resume(
     if run["status"] == "finished":
         raise TuidlError(f"run {run_id} is already finished; `tuidl show {run_id}` shows it")
     registry = registry or _registry()
+    lower_priority()  # TUIDL_NICE: background runs yield the CPU to what a person types into
     try:
         return _Execution(run_id, run, store, workers, registry, progress, cancel).execute()
     except TuidlError as exc:
