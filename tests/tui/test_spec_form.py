@@ -222,3 +222,26 @@ async def test_a_seed_numpy_cannot_take_is_flagged_in_the_form(fake_backend):
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert fake_backend.started == []
+
+
+async def test_save_keeps_the_comments_of_a_hand_written_spec(registry, store_path, tmp_path):
+    """#11: the workbench's Save dropped every comment of the spec it had opened."""
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        "# my digits run\n"
+        '[dataset]\nname = "digits"\n\n'
+        "[split]\nnum_training = 600   # small, for speed\nnum_test = 100\n\n"
+        '[model]\nname = "knn"\nk = 3               # tried 1 and 5 too\n'
+    )
+    app = WorkbenchApp(registry=registry, store_path=store_path, spec_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.ready)
+        app.pipeline.focus_section("model")
+        await pilot.pause()
+        field(app, "k").value = "7"
+        await pilot.pause()
+        app._save(str(path))
+    text = path.read_text()
+    assert text.startswith("# my digits run\n")
+    assert "num_training = 600   # small, for speed" in text
+    assert "k = 7" in text and "# tried 1 and 5 too" in text

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from tuidl.errors import TuidlError
+
+if TYPE_CHECKING:  # numpy is imported where folds are cut: the workbench's form needs only
+    import numpy as np  # grid_points and num_folds, and starts faster without it
 
 
 def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -54,6 +55,8 @@ def kfold_indices(
     within each class first when ``shuffle`` is also set). Raises when ``folds`` < 2 or
     exceeds the number of rows.
     """
+    import numpy as np
+
     n = len(y)
     if folds < 2:
         raise TuidlError(f"cv.folds: got {folds}; k-fold needs at least 2 folds")
@@ -114,7 +117,12 @@ class Plan:
         return [(t.index, f) for f in range(self.num_folds) for t in self.trials]
 
 
+def num_folds(method: str, folds: int) -> int:
+    """How many folds score each trial: ``folds`` for ``kfold``, 1 for ``holdout``."""
+    return folds if method == "kfold" else 1
+
+
 def plan(grid: dict[str, list[Any]], method: str, folds: int) -> Plan:
     """Plan the trials of a spec's grid; ``method`` is ``"kfold"`` or ``"holdout"``."""
     points = grid_points(grid)
-    return Plan([Trial(i, p) for i, p in enumerate(points)], folds if method == "kfold" else 1)
+    return Plan([Trial(i, p) for i, p in enumerate(points)], num_folds(method, folds))

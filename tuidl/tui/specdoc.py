@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import itertools
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from tuidl.errors import TuidlError
+from tuidl.experiment.grid import grid_points, num_folds
 from tuidl.experiment.spec import COMPONENT_KINDS, LEARNABLE_DEFAULTS, LEARNING_TABLES
 from tuidl.experiment.spec_check import component_learnable
+from tuidl.experiment.spec_schema import setting
 from tuidl.experiment.spec_steps import STEPS_FROM
 from tuidl.plugins.registry import Registry
 from tuidl.plugins.schema import Component, Param
@@ -355,22 +357,19 @@ class SpecDoc:
         return ", ".join(_fmt(v) for v in values)
 
     def grid_points(self) -> int:
-        n = 1
-        for values in self.grid.values():
-            n *= max(len(values), 1)
-        return n
+        """How many configurations the grid makes (1 without a grid)."""
+        return math.prod(max(len(values), 1) for values in self.grid.values())
 
     def grid_combinations(self) -> list[dict[str, Any]]:
-        keys = list(self.grid)
-        return [
-            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*self.grid.values())
-        ]
+        """The configurations, in the order the runner numbers them (the spec layer's)."""
+        return grid_points(self.grid)
 
     def folds(self) -> int:
+        """Folds per configuration, by the spec layer's rule (holdout scores once)."""
         cv = self.data.get("cv", {})
-        if cv.get("method", "kfold") == "holdout":
-            return 1
-        return int(cv.get("folds", 5) or 1)
+        method = cv.get("method", setting("cv", "method").default)
+        folds = cv.get("folds", setting("cv", "folds").default)
+        return num_folds(method, folds if isinstance(folds, int) else 1)
 
     # ---- the model ----------------------------------------------------------------------
     def learnable(self) -> bool | None:
