@@ -166,3 +166,38 @@ def test_a_version_3_store_is_upgraded_in_place_and_keeps_its_runs(runs, tmp_pat
             run_pictures.examples(store, run, 1, 8)
     version = sqlite3.connect(old).execute("SELECT value FROM meta").fetchone()[0]
     assert version == str(SCHEMA_VERSION) == "4"
+
+
+def test_a_training_fold_writes_its_weights_for_the_live_view(runs):
+    path, ids = runs
+    with Store(path) as store:
+        live = store_pictures.load_live(store, ids["linear"])
+        run = store.get_run(ids["linear"])
+        # before the test, a run's pictures are the live weights (here: the final retrain's)
+        w = run_pictures.weights(store, dict(run, test=None))
+        none_yet = run_pictures.weights(store, dict(store.get_run(ids["knn"]), test=None))
+    assert live is not None and live.fold == -1 and live.epoch >= 1
+    assert live.weights.shape == (10, 65) and live.per_class
+    assert live.class_names == [str(i) for i in range(10)] and live.image_shape == (8, 8)
+    assert not isinstance(w, str) and w.rows.shape == (10, 64)
+    assert w.title.startswith("per-class templates of the linear classifier (config 1, the fin")
+    assert none_yet.startswith("no weights to show yet")
+
+
+def test_live_weights_are_written_at_most_every_live_seconds(tmp_path, monkeypatch):
+    class Model:
+        def first_layer_weights(self):
+            return np.ones((3, 4)), False
+
+    with Store(tmp_path / "s.sqlite") as store:
+        run_id = store.create_run(digits_spec({"name": "linear"}))
+        clock = iter([100.0, 100.5, 101.2])
+        monkeypatch.setattr(store_pictures.time, "monotonic", lambda: next(clock))
+        writer = store_pictures.LiveWriter.of(store, run_id, 0, 2, Model(), (2, 2))
+        epochs = []
+        for epoch in (1.0, 2.0, 3.0):
+            writer.epoch(epoch)
+            epochs.append(store_pictures.load_live(store, run_id).epoch)
+        assert epochs == [1.0, 1.0, 3.0]  # the second epoch came too soon after the first
+        assert store_pictures.LiveWriter.of(store, run_id, 0, 0, Model(), (4,)) is None
+        assert store_pictures.LiveWriter.of(store, run_id, 0, 0, object(), (2, 2)) is None

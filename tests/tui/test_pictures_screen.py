@@ -84,3 +84,34 @@ async def test_a_model_without_weights_and_a_run_not_in_the_store(store_path, re
         await pilot.press("escape")
         app.push_screen(PicturesScreen("99", store_path))
         await wait_for(pilot, lambda: "no run 99 in the store" in screen_text(app), 20)
+
+
+async def test_a_live_runs_weights_follow_its_training(store_path, registry):
+    """Before the retrain, the screen draws the weights of the fold that last finished an
+    epoch, and reloads them while the run goes on."""
+    import numpy as np
+
+    from tuidl.experiment import store_pictures
+
+    with Store(store_path) as store:
+        spec = {"dataset": {"name": "digits"}, "model": {"name": "linear"}}
+        run_id = store.create_run(Spec.from_dict(spec))
+        store.set_status(run_id, "running")
+
+        def epoch(e):
+            store_pictures.record_live(
+                store, run_id, trial=1, fold=2, epoch=e, weights=np.eye(10, 64) * e,
+                per_class=True, image_shape=(8, 8), class_names=[str(i) for i in range(10)],
+            )  # fmt: skip
+
+        epoch(3)
+        app = WorkbenchApp(registry=registry, store_path=store_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.ready)
+            app.push_screen(PicturesScreen(str(run_id), store_path, registry))
+            await wait_for(pilot, lambda: "config 2, fold 3, epoch 3" in screen_text(app), 20)
+            assert "per-class templates" in screen_text(app)
+            epoch(4)
+            await wait_for(pilot, lambda: "config 2, fold 3, epoch 4" in screen_text(app), 20)
+            await pilot.press("e")
+            await wait_for(pilot, lambda: "no confusion matrix yet" in screen_text(app))

@@ -17,6 +17,7 @@ import numpy as np
 
 from tuidl.errors import TuidlError
 from tuidl.experiment import store_pictures
+from tuidl.experiment.store_pictures import image_shape
 
 MAX_EXAMPLES = 8
 
@@ -29,34 +30,36 @@ class WeightRows:
     title: str
 
 
-def image_shape(shape: tuple[int, ...] | list[int]) -> tuple[int, int, int] | None:
-    """``(H, W, C)`` when rows of this per-row shape are images: (H, W), (H, W, 1) grey or
-    (H, W, 3) colour, at least 2 × 2; else ``None`` (feature rows)."""
-    s = tuple(int(d) for d in shape)
-    if len(s) == 2:
-        s = (*s, 1)
-    if len(s) == 3 and s[2] in (1, 3) and s[0] >= 2 and s[1] >= 2:
-        return s[0], s[1], s[2]
-    return None
-
-
 def weights(store: Any, run: dict[str, Any]) -> WeightRows | str:
-    """The stored first-layer weights of ``run`` (a :meth:`Store.get_run` dict) as rows
-    to draw, or a sentence saying why there are none (not retrained yet, a run from before
-    pictures were stored, a model without :class:`tuidl.api.ShowsWeights`, rows that are
-    no images, preprocessing that changed the number of features)."""
+    """The first-layer weights of ``run`` (a :meth:`Store.get_run` dict) as rows to draw:
+    the retrained best's once it is tested, before that the latest live weights of a
+    training fold; or a sentence saying why there are none (a run from before pictures
+    were stored, a model without :class:`tuidl.api.ShowsWeights`, rows that are no images,
+    preprocessing that changed the number of features)."""
     if not run.get("test"):
-        return "no weights to show: the best is retrained and tested at the end of the run"
+        live = store_pictures.load_live(store, run["id"])
+        if live is None:
+            return (
+                "no weights to show yet: they are drawn after the first epoch of a learnable "
+                "model on images, and kept for the retrained best"
+            )
+        where = "the final retrain" if live.fold < 0 else f"fold {live.fold + 1}"
+        when = f"config {live.trial + 1}, {where}, epoch {live.epoch:g}"
+        return _rows(run, live.weights, live.image_shape, live.per_class, live.total_units,
+                     live.class_names, f" ({when})")  # fmt: skip
     pics = store_pictures.load(store, run["id"])
     if pics is None:
         return "no weights to show: this run was stored before tuidl kept weights"
     if pics.weights is None:
         return f"no weights to show: {pics.note or 'the model has none'}"
-    shape = pics.image_shape
+    names = [str(n) for n in run["test"].get("class_names") or []]
+    return _rows(run, pics.weights, pics.image_shape, pics.per_class, pics.total_units, names, "")
+
+
+def _rows(run, rows, shape, per_class, total, names, when) -> WeightRows | str:
     if image_shape(shape) is None:
         return f"no weights to show as pictures: the dataset's rows {list(shape)} are no images"
     dim = int(np.prod(shape))
-    rows = pics.weights
     steps = [str(s.get("name")) for s in run.get("spec", {}).get("preprocess", []) or []]
     if rows.shape[1] == dim + 1 and "bias_trick" in steps:
         rows = rows[:, :-1]  # the bias trick's column of ones comes last: its weight is a bias
@@ -66,16 +69,15 @@ def weights(store: Any, run: dict[str, Any]) -> WeightRows | str:
             f"features after preprocessing, not the {dim} pixels of a {'×'.join(map(str, shape))} "
             "image (a step such as pca changes them)"
         )
-    names = list(run["test"].get("class_names") or [])
     units = rows.shape[0]
-    if pics.per_class and len(names) == units:
-        labels, title = names, "per-class templates of the linear classifier"
+    if per_class and len(names) == units:
+        labels, title = list(names), "per-class templates of the linear classifier"
     else:
         labels = [f"unit {i + 1}" for i in range(units)]
         title = "first-layer weights"
-        if pics.total_units > units:
-            title += f" (the first {units} of {pics.total_units} units)"
-    return WeightRows(rows, tuple(shape), labels, title)
+        if total > units:
+            title += f" (the first {units} of {total} units)"
+    return WeightRows(rows, tuple(shape), labels, title + when)
 
 
 def class_index(text: str, class_names: list[str]) -> int:

@@ -3,8 +3,9 @@
 Version history: 1 the first store; 2 adds per-attribute test metrics (``tests.metrics_json``);
 3 keeps curves as float32 chunks (``curve_chunks``, see :mod:`store_curves`) instead of a
 row per point (``curves``, about 48 bytes a point), and adds run notes (``runs.note``) and
-tags (``run_tags``); 4 adds what a run's pictures need (``test_pictures``, see
-:mod:`store_pictures`): the retrained best's test predictions and first-layer weights.
+tags (``run_tags``); 4 adds what a run's pictures need (``test_pictures``, ``live_weights``,
+see :mod:`store_pictures`): the retrained best's test predictions and first-layer weights,
+and a training fold's latest weights.
 
 Each upgrade runs in one transaction, so a failure leaves the store as it was. An older
 tuidl refuses an upgraded file (it reads only versions up to its own), rather than
@@ -97,7 +98,7 @@ def _to_3(conn: sqlite3.Connection) -> None:
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: lambda conn: conn.execute("ALTER TABLE tests ADD COLUMN metrics_json TEXT"),
     3: _to_3,
-    4: lambda conn: conn.execute(store_pictures.TABLE),
+    4: store_pictures.create,
 }
 
 

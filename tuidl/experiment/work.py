@@ -39,7 +39,7 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ import numpy as np
 
 from tuidl.engine.health import CURVE_PREFIX
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
+from tuidl.experiment import store_pictures
 from tuidl.experiment.components import build_trial
 from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-exported
     allocate_npy,
@@ -425,6 +426,9 @@ class Worker:
                 trial,
                 fold,
                 max(1, math.ceil(total / MAX_LOSS_POINTS)),
+                model=model,  # its first-layer weights, drawn live by the workbench
+                image_shape=tuple(self.data.X_pool.shape[1:]),
+                class_names=list(self.data.class_names),
             )
         final = fold == FINAL
         result = train_loop(
@@ -511,11 +515,28 @@ def _plain(value: Any) -> Any:
 
 class StoreSink:
     """Trainer events into the store: loss points (bucket means of ``stride`` iterations)
-    and per-epoch train/val accuracy and learning rate, each delivery one transaction."""
+    and per-epoch train/val accuracy and learning rate, each delivery one transaction; and,
+    for a ``model`` with :class:`tuidl.api.ShowsWeights` on image rows (``image_shape``),
+    its first-layer weights after an epoch (:class:`~tuidl.experiment.store_pictures.
+    LiveWriter`)."""
 
-    def __init__(self, store: Any, run_id: int, trial: int, fold: int, stride: int = 1) -> None:
+    def __init__(
+        self,
+        store: Any,
+        run_id: int,
+        trial: int,
+        fold: int,
+        stride: int = 1,
+        *,
+        model: Any = None,
+        image_shape: tuple[int, ...] = (),
+        class_names: Sequence[str] = (),
+    ) -> None:
         self.store, self.run_id, self.trial, self.fold = store, run_id, trial, fold
         self.stride = stride
+        self.live = store_pictures.LiveWriter.of(
+            store, run_id, trial, fold, model, image_shape, class_names
+        )
         self._sum = 0.0
         self._count = 0
         self._pending: list[tuple[str, float, float | None]] = []
@@ -539,6 +560,8 @@ class StoreSink:
             self._pending.append(("val_acc", epoch, val_acc))
         self._pending.append(("lr", epoch, lr))
         self._write()
+        if self.live is not None:
+            self.live.epoch(epoch)
 
     def health(self, iteration: int, stats: dict[str, float]) -> None:
         # one curve per statistic, "health:<stat>:<where>" (the views read them by prefix);

@@ -3,7 +3,9 @@ test images of one confusion pair, drawn by :mod:`tuidl.pictures` (half blocks i
 a character ramp under ``NO_COLOR``).
 
 The data come from the store (:mod:`tuidl.experiment.run_pictures`) in thread workers: the
-examples rebuild the run's split once (seconds for CIFAR-10), then any pair is instant. The
+examples rebuild the run's split once (seconds for CIFAR-10), then any pair is instant.
+While the run trains, the weights are those of the fold that last finished an epoch,
+reloaded every :data:`LIVE_REFRESH` seconds; once it is tested, the retrained best's. The
 pair starts at the largest off-diagonal cell of the confusion matrix, the mistake most worth
 a look; the two choosers pick any other cell.
 """
@@ -23,6 +25,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Select, Static, TabbedContent, TabPane
 
 from tuidl.tui.backend import error_text
+
+LIVE_REFRESH = 2.0
 
 
 class PicturesScreen(ModalScreen[None]):
@@ -58,6 +62,7 @@ class PicturesScreen(ModalScreen[None]):
         self.weights: Any = None  # run_pictures.WeightRows or the sentence why not
         self._data: Any = None  # the run's split, once the examples needed it
         self._pair: tuple[int, int] | None = None
+        self._refresh = None  # reloads a live run's weights every LIVE_REFRESH seconds
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pictures"):
@@ -111,6 +116,14 @@ class PicturesScreen(ModalScreen[None]):
 
         self.run, self.weights = run, weights
         self._draw_weights()
+        live = run.get("status") in ("queued", "running")
+        if live and self._refresh is None:
+            self._refresh = self.set_interval(LIVE_REFRESH, self._load)
+        elif not live and self._refresh is not None:
+            self._refresh.stop()
+            self._refresh = None
+        if self._pair is not None:
+            return  # the examples are set up; the user's pair stays
         test = run.get("test") or {}
         names = [str(n) for n in test.get("class_names") or []]
         pair = run_pictures.biggest_confusion(test.get("confusion"))
