@@ -115,3 +115,16 @@ async def test_a_live_runs_weights_follow_its_training(store_path, registry):
             await wait_for(pilot, lambda: "config 2, fold 3, epoch 4" in screen_text(app), 20)
             await pilot.press("e")
             await wait_for(pilot, lambda: "no confusion matrix yet" in screen_text(app))
+
+
+async def test_the_command_palette_opens_the_pictures_of_a_stored_run(store_path, registry):
+    from tuidl.tui.commands import workbench_commands
+
+    run_id = finished_run(store_path, registry)
+    app = WorkbenchApp(registry=registry, store_path=store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.ready)
+        await wait_for(pilot, lambda: app.query_one("#history").runs)
+        (cmd,) = [c for c in workbench_commands(app) if c.title == f"Pictures of run {run_id}"]
+        cmd.callback()
+        await wait_for(pilot, lambda: "per-class templates" in screen_text(app), 20)

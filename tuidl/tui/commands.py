@@ -94,6 +94,12 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
             partial(app.open_run, run.id, "open"),
             discover=False,
         )
+        yield SystemCommand(
+            f"Pictures of run {run.id}",
+            f"First-layer weights and confusion examples of {label}",
+            partial(_pictures, app, run.id),
+            discover=False,
+        )
     for key, label in (
         ("curves", "loss and accuracy"),
         ("cv", "CV"),
@@ -109,6 +115,12 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
         partial(_sort, app),
         discover=False,
     )
+
+
+def _pictures(app: WorkbenchApp, run_id: str) -> None:
+    from tuidl.tui.screens.pictures import PicturesScreen
+
+    app.push_screen(PicturesScreen(run_id, app.backend.store_path, app.backend.registry))
 
 
 def _step(app: WorkbenchApp, action: str, index: int) -> None:
