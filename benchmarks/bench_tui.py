@@ -219,14 +219,25 @@ async def lag(args, store: str) -> dict:
     from tuidl.tui.app import WorkbenchApp
 
     width, height = (int(v) for v in args.size.split("x"))
+    if args.follow:
+        # another terminal's run: started detached before the workbench opens, which then
+        # finds and follows it (nothing of it was started by this app)
+        spec = Path(store).with_name("follow.toml")
+        spec.write_text(LOAD_SPEC.format(epochs=int(args.epochs)))
+        tuidl = str(Path(sys.executable).with_name("tuidl"))
+        subprocess.run(
+            [tuidl, "run", str(spec), "--store", store, "--workers", "2", "--detach"],
+            check=True, capture_output=True,
+        )  # fmt: skip
     app = WorkbenchApp(store_path=store)
     lags: list[float] = []
     async with app.run_test(size=(width, height)) as pilot:
         while not app.ready:
             await pilot.pause(0.05)
-        configure(app, args)
-        await pilot.pause(0.5)
-        await pilot.press("ctrl+r")
+        if not args.follow:
+            configure(app, args)
+            await pilot.pause(0.5)
+            await pilot.press("ctrl+r")
         while app.view is None or app.view.status != "running":
             await pilot.pause(0.05)
             if app.view is not None and app.view.finished_states:
@@ -254,6 +265,7 @@ async def lag(args, store: str) -> dict:
     return {
         "size": args.size,
         "tab": args.tab,
+        "run": "followed (started by tuidl run --detach)" if args.follow else "started here",
         "cores": os.cpu_count(),
         "seconds_measured": round(elapsed, 1),
         "fits_done": f"{view.done_fits}/{view.total_fits}",
@@ -277,6 +289,9 @@ def main() -> int:
     ap.add_argument("--probe-ms", type=float, default=10.0)
     ap.add_argument("--skip-first-frame", action="store_true")
     ap.add_argument("--keys", action="store_true", help="key-to-screen latency in tmux")
+    ap.add_argument(
+        "--follow", action="store_true", help="lag while following a run started elsewhere"
+    )
     ap.add_argument("--key-samples", type=int, default=15, help="rounds of 4 keys each")
     args = ap.parse_args()
     if args.keys:
