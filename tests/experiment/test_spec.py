@@ -418,3 +418,26 @@ def test_spec_new_writes_the_settings_from_their_declarations():
     for table in ("split", "training", "cv"):
         for p in SETTINGS[table]:
             assert f"{p.name} = " in text and p.help in text, (table, p.name)
+
+
+def test_a_run_stored_before_steps_counted_from_1_keeps_its_steps(tmp_path, reg):
+    """Retry and "use these params" read a stored run's TOML: a run stored by an older tuidl
+    (no marker) varied preprocess.1 meaning the second step, and still does."""
+    import sqlite3
+
+    from tuidl.experiment.spec import stored_spec
+    from tuidl.experiment.spec_steps import stored_point
+    from tuidl.experiment.store import Store
+
+    old_text = PCA_SPEC + '[cv.grid]\n"preprocess.1.k" = [10, 20]\n'  # 0-based, as then
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_id = store.create_run(loads_spec(PCA_SPEC))
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:
+        db.execute("UPDATE runs SET spec_toml = ? WHERE id = ?", (old_text, run_id))
+    with Store(tmp_path / "runs.sqlite") as store:
+        run = store.get_run(run_id)
+    assert stored_spec(run).cv.grid == {"preprocess.2.k": [10, 20]}
+    validate(stored_spec(run), reg)
+    assert stored_point({"preprocess.1.k": 10}, old_text) == {"preprocess.2.k": 10}
+    new_text = loads_spec(PCA_SPEC + '[cv.grid]\n"preprocess.2.k" = [10]\n').to_toml()
+    assert stored_point({"preprocess.2.k": 10}, new_text) == {"preprocess.2.k": 10}

@@ -139,12 +139,12 @@ def retry(
     extra_args: Sequence[str] = (),
 ) -> tuple[int, ProcessRecord]:
     """Store a new run with run ``run_id``'s spec and seed and launch it (see :func:`start`)."""
-    from tuidl.experiment.spec import Spec
+    from tuidl.experiment.spec import stored_spec
     from tuidl.experiment.store import Store
 
     with Store(store_path) as store:
         run = store.get_run(run_id)  # raises naming an unknown id
-    spec = Spec.from_dict(run["spec"])
+    spec = stored_spec(run)  # from the stored TOML: an older run keeps its step numbers
     return start(store_path, spec, registry=registry, extra_args=extra_args, seed=int(run["seed"]))
 
 

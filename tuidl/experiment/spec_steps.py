@@ -90,3 +90,12 @@ def renumber_old_steps(
         key, sep, value = text.partition("=")
         out.append(_shifted(key.strip()) + sep + value if sep else text)
     return out
+
+
+def stored_point(point: dict[str, Any], spec_toml: str) -> dict[str, Any]:
+    """A stored trial's grid values (``{"preprocess.1.k": 20}``) with its keys in the current
+    form: renumbered when the run was stored by a tuidl that counted steps from 0 (its
+    ``spec_toml`` lacks :data:`STEPS_MARKER`)."""
+    if STEPS_MARKER in spec_toml:
+        return dict(point)
+    return {_shifted(k): v for k, v in point.items()}

@@ -294,8 +294,9 @@ class Backend:
         """Run ``run_id``'s spec with one configuration's params put in place and the grid
         emptied ("use these params"): the best configuration unless ``trial`` (its index)
         is given. Raises naming the run when it has no such configuration."""
-        from tuidl.experiment.spec import Spec
+        from tuidl.experiment.spec import stored_spec
         from tuidl.experiment.spec_check import point_spec
+        from tuidl.experiment.spec_steps import stored_point
 
         with self._store() as store:
             run = store.get_run(int(run_id))
@@ -309,7 +310,8 @@ class Backend:
         params = next((t["params"] for t in run["trials"] if t["index"] == trial), None)
         if params is None:
             raise TuidlError(f"run {run_id} has no configuration {trial + 1}")
-        return point_spec(Spec.from_dict(run["spec"]), params, self.registry).to_dict()
+        point = stored_point(params, run["spec_toml"])  # a run stored before steps from 1
+        return point_spec(stored_spec(run), point, self.registry).to_dict()
 
     def process_alive(self, run_id: str) -> bool | None:
         """Whether the process recorded for ``run_id`` still runs (None: none recorded,
