@@ -140,6 +140,11 @@ def examples(
     """Up to ``limit`` test images of ``run`` whose true class is ``true`` and predicted
     class ``pred``. Loads the run's split (:func:`test_data`; seconds for CIFAR-10) unless
     ``data`` gives it. Raises :class:`TuidlError` saying why there are none to show."""
+    if run.get("test") and run["test"].get("metrics"):
+        raise TuidlError(
+            f"run {run['id']} has attribute (multi-label) targets: there is no confusion "
+            "matrix to pick examples from"
+        )
     if not run.get("test") or not run["test"].get("confusion"):
         raise TuidlError(
             f"run {run['id']} has no confusion matrix yet: examples come from the test of "
