@@ -129,7 +129,9 @@ class PicturesScreen(ModalScreen[None]):
         pair = run_pictures.biggest_confusion(test.get("confusion"))
         if pair is None:
             self.query_one("#examples-body", Static).update(
-                "no confusion matrix yet: examples come from the test of the retrained best"
+                "a multi-label run has no confusion matrix to pick examples from"
+                if test.get("metrics")
+                else "no confusion matrix yet: examples come from the test of the retrained best"
             )
             return
         options = [(f"{i} {n}" if n != str(i) else n, i) for i, n in enumerate(names)]
