@@ -441,3 +441,14 @@ def test_a_run_stored_before_steps_counted_from_1_keeps_its_steps(tmp_path, reg)
     assert stored_point({"preprocess.1.k": 10}, old_text) == {"preprocess.2.k": 10}
     new_text = loads_spec(PCA_SPEC + '[cv.grid]\n"preprocess.2.k" = [10]\n').to_toml()
     assert stored_point({"preprocess.2.k": 10}, new_text) == {"preprocess.2.k": 10}
+
+
+def test_an_old_habit_in_set_does_not_renumber_a_new_file(reg):
+    """The file and the --set list are judged each on its own: `--set preprocess.0.dtype`
+    (old habit) on a file using preprocess.2.k (new form) moves neither the wrong way."""
+    spec = loads_spec(
+        PCA_SPEC + '[cv.grid]\n"preprocess.2.k" = [10]\n', ["preprocess.0.dtype=float32"]
+    )
+    assert spec.cv.grid == {"preprocess.2.k": [10]}
+    assert spec.preprocess[0].params["dtype"] == "float32"
+    validate(spec, reg)

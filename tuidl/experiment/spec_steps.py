@@ -7,8 +7,9 @@ outline ("4. pca"), ``tuidl show``, and key paths, so the fourth step's ``k`` is
 Specs written before tuidl 0.3 counted steps in key paths from 0. Such a spec is still read
 where that is unambiguous:
 
-- a key with step ``0`` can only be the old form, so a spec whose grid or ``--set`` keys use
-  step 0 anywhere is read as old: all its step numbers are shifted by one when it is read;
+- a key with step ``0`` can only be the old form, so a spec file whose grid uses step 0
+  anywhere is read as old: all its grid's step numbers are shifted by one when it is read;
+  the same holds, on their own, for a command's ``--set`` keys (old habits, new file);
 - a stored run (the runner reading its own store) is old unless its text carries
   :data:`STEPS_MARKER`, which every spec tuidl writes now begins with, so resuming a run
   stored by an older tuidl varies the same steps it did.
@@ -76,20 +77,20 @@ def renumber_old_steps(
         return list(overrides)
     cv = data.get("cv")
     grid = cv.get("grid") if isinstance(cv, dict) else None
-    grid_keys = list(grid) if isinstance(grid, dict) else []
-    override_keys = [o.split("=", 1)[0].strip() for o in overrides]
-    uses_zero = any(
-        (p := _step_of(k)) is not None and p[1] == 0 for k in [*grid_keys, *override_keys]
-    )
-    if not (stored or uses_zero):
-        return list(overrides)
-    if isinstance(grid, dict):
+    if isinstance(grid, dict) and (stored or _uses_zero(grid)):
         cv["grid"] = {_shifted(k): v for k, v in grid.items()}
+    keys = [o.partition("=")[0].strip() for o in overrides]
+    if not (stored or _uses_zero(keys)):
+        return list(overrides)
     out = []
-    for text in overrides:
-        key, sep, value = text.partition("=")
-        out.append(_shifted(key.strip()) + sep + value if sep else text)
+    for text, key in zip(overrides, keys, strict=True):
+        _, sep, value = text.partition("=")
+        out.append(_shifted(key) + sep + value if sep else text)
     return out
+
+
+def _uses_zero(keys: Any) -> bool:
+    return any((p := _step_of(k)) is not None and p[1] == 0 for k in keys)
 
 
 def stored_point(point: dict[str, Any], spec_toml: str) -> dict[str, Any]:
