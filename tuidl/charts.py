@@ -16,7 +16,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 MAX_POINTS = 400
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -251,7 +251,7 @@ def draw_accuracy(
     _accuracy(plt, epochs, train_acc, val_acc, lr)
 
 
-def _finite(v: Any) -> bool:
+def _finite(v: Any) -> TypeGuard[float]:
     return v is not None and _is_number(v)
 
 

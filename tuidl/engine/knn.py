@@ -20,6 +20,7 @@ import contextlib
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -109,10 +110,12 @@ class KNN:
         self.k = int(k)
         self.distance = distance
         self.chunk_size = int(chunk_size) if chunk_size else None
-        self.X_train: np.ndarray | None = None
-        self.y_train: np.ndarray | None = None
-        self.classes_: np.ndarray | None = None
-        self._y_index: np.ndarray | None = None
+        # set by fit(); reading them before is a bug that _prepare_test reports first
+        self._fitted = False
+        self.X_train: np.ndarray
+        self.y_train: np.ndarray
+        self.classes_: np.ndarray
+        self._y_index: np.ndarray
         self._train_sq: np.ndarray | None = None
 
     # ------------------------------------------------------------------ fit
@@ -143,6 +146,7 @@ class KNN:
         self.classes_, self._y_index = np.unique(self.y_train, return_inverse=True)
         self._y_index = self._y_index.reshape(-1)
         self._train_sq = None
+        self._fitted = True
         if self.distance == "l2":
             # Same expression as the reference (np.sum of squares, pairwise summation), in
             # row blocks so X**2 never needs a full-size temporary.
@@ -217,7 +221,7 @@ class KNN:
             raise TuidlError(
                 f"knn: k={k} exceeds the {n} training rows; choose k between 1 and {n}"
             )
-        return k
+        return int(k)
 
     @staticmethod
     def _as_features(X, dtype, what: str) -> np.ndarray:
@@ -235,7 +239,7 @@ class KNN:
         return X.reshape(X.shape[0], features)
 
     def _prepare_test(self, X) -> np.ndarray:
-        if self.X_train is None:
+        if not self._fitted:
             raise TuidlError("knn: call fit(X, y) before predicting")
         # Test rows take the training dtype so both sides of the GEMM agree.
         X = self._as_features(X, dtype=self.X_train.dtype, what="test data")
@@ -280,23 +284,27 @@ class KNN:
         threads = _thread_count() if X.shape[0] > task_rows else 1
         with ThreadPoolExecutor(threads) if threads > 1 else _NoPool() as pool:
             for s in range(0, X.shape[0], rows):
-                Xc = X[s : s + rows]
-                if self.distance == "l2":
-                    G, test_sq = self._l2_gemm(Xc)
+                # one block at a time: its GEMM output is freed when _nearest_of returns,
+                # before the next block's GEMM allocates its own
+                yield s, self._nearest_of(pool, X[s : s + rows], task_rows, k)
 
-                    def task(r, G=G, test_sq=test_sq):
-                        g = G[r : r + task_rows]
-                        self._l2_add_norms(g, test_sq[r : r + task_rows])
-                        return self._select(g, k)
-                else:
+    def _nearest_of(self, pool: Any, Xc: np.ndarray, task_rows: int, k: int) -> np.ndarray:
+        """The k nearest training indices of the rows of ``Xc``, in row tasks on ``pool``."""
+        starts = range(0, Xc.shape[0], task_rows)
+        if self.distance == "l2":
+            G, test_sq = self._l2_gemm(Xc)
 
-                    def task(r, Xc=Xc):
-                        return self._select(self._l1_block(Xc[r : r + task_rows]), k)
+            def l2_task(r: int) -> np.ndarray:
+                g = G[r : r + task_rows]
+                self._l2_add_norms(g, test_sq[r : r + task_rows])
+                return self._select(g, k)
 
-                nearest = np.concatenate(list(pool.map(task, range(0, Xc.shape[0], task_rows))))
-                # Drop this block before the next GEMM allocates its own: one block at a time.
-                G = task = None
-                yield s, nearest
+            return np.concatenate(list(pool.map(l2_task, starts)))
+
+        def l1_task(r: int) -> np.ndarray:
+            return self._select(self._l1_block(Xc[r : r + task_rows]), k)
+
+        return np.concatenate(list(pool.map(l1_task, starts)))
 
     def _l2_block(self, Xc: np.ndarray) -> np.ndarray:
         G, test_sq = self._l2_gemm(Xc)
@@ -310,6 +318,7 @@ class KNN:
     def _l2_add_norms(self, G: np.ndarray, test_sq: np.ndarray) -> None:
         """Turn ``G = X Xtr^T`` into the reference's squared distances, in place."""
         tr = self._train_sq
+        assert tr is not None, "fit() computes the training norms for l2"
         buf = np.empty((min(_NORM_ROWS, G.shape[0]), G.shape[1]), dtype=G.dtype)
         for r in range(0, G.shape[0], _NORM_ROWS):
             g = G[r : r + _NORM_ROWS]

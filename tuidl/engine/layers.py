@@ -63,7 +63,8 @@ class Affine:
         out = x2 @ self.params["W"]
         out += self.params["b"]
         # Only training needs the cache; test mode must not pin a large batch in memory.
-        self._x, self._shape = (x2, x.shape) if mode == "train" else (None, None)
+        self._x: np.ndarray | None = x2 if mode == "train" else None
+        self._shape: tuple[int, ...] | None = x.shape if mode == "train" else None
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
@@ -87,6 +88,7 @@ class ReLU:
 
     def __init__(self, inplace: bool = False) -> None:
         self.inplace = inplace
+        self._out: np.ndarray | None = None  # the last train-mode output (backward's mask)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
 

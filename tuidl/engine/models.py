@@ -52,7 +52,10 @@ class _Network:
     """A chain of layers with named parameters; subclasses decide the chain in ``_build``."""
 
     learnable = True
-    min_batch_rows = 1  # fewest rows per training batch; 2 with batchnorm (see BatchNorm)
+    @property
+    def min_batch_rows(self) -> int:
+        """Fewest rows a training batch may have (2 with batchnorm, see BatchNorm)."""
+        return 1
 
     def __init__(self, reg: float, dtype: str) -> None:
         try:
@@ -67,7 +70,7 @@ class _Network:
         self.dtype = np.dtype(dtype)
         self.layers: list[Any] = []
         self.params: dict[str, np.ndarray] = {}
-        self.loss_fn = None
+        self.loss_fn: Any = None  # the loss, from setup()
         self._slots: list[tuple[str, Any, str]] = []  # (public name, layer, layer's key)
         self._buffers: dict[str, tuple[Any, str]] = {}  # name -> (layer, attribute)
         self._weights: list[str] = []
@@ -204,7 +207,7 @@ class _Network:
         for layer in self.layers[:-1]:
             if isinstance(layer, Affine):
                 hidden += 1
-            elif isinstance(layer, ReLU) and getattr(layer, "_out", None) is not None:
+            elif isinstance(layer, ReLU) and layer._out is not None:
                 outputs[f"h{hidden}"] = layer._out
             elif isinstance(layer, BatchNorm):
                 bn[f"h{hidden}"] = (layer.running_mean, layer.running_var)

@@ -52,7 +52,7 @@ def _writable_float(X: np.ndarray, inplace: bool) -> tuple[np.ndarray, bool]:
 
 def _column_mean(X: np.ndarray) -> np.ndarray:
     # dtype=float64 makes numpy accumulate in float64 through a small buffer (no full copy)
-    return np.mean(X, axis=0, dtype=np.float64)
+    return np.asarray(np.mean(X, axis=0, dtype=np.float64))
 
 
 def _column_var(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
