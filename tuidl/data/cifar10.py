@@ -225,6 +225,7 @@ def _load_archive(archive: Path) -> Dataset:
             f"{archive}: the archive lacks {', '.join(missing)}; a complete CIFAR-10 archive "
             f"has {', '.join(ALL_FILES)} in {FOLDER}/"
         )
+    assert meta is not None  # a missing meta file was reported just above
     class_names = _parse_meta(*meta)
 
     def batches(names: Iterable[str]) -> Iterator[_Batch]:

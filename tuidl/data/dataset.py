@@ -88,26 +88,27 @@ def checked(
     X_train = _check_X(source, "X_train", X_train)
     if X_train.shape[0] == 0:
         raise TuidlError(f"{source}: the dataset is empty (X_train has 0 rows)")
-    y_train = _check_y(source, "y_train", y_train, X_train.shape[0])
+    ytr = _check_y(source, "y_train", y_train, X_train.shape[0])
     if (X_test is None) != (y_test is None):
         missing = "y_test" if y_test is None else "X_test"
         raise TuidlError(
             f"{source}: has {'X_test' if X_test is not None else 'y_test'} "
             f"but no {missing}; give both or neither"
         )
+    yte: np.ndarray | None = None  # y_test, checked
     if X_test is not None:
         X_test = _check_X(source, "X_test", X_test)
-        y_test = _check_y(source, "y_test", y_test, X_test.shape[0])
+        yte = _check_y(source, "y_test", y_test, X_test.shape[0])
         if X_test.shape[1:] != X_train.shape[1:]:
             raise TuidlError(
                 f"{source}: X_test rows have shape {X_test.shape[1:]} but X_train rows have "
                 f"{X_train.shape[1:]}; both parts must hold the same kind of image"
             )
-    top = max(int(y_train.max()), int(y_test.max()) if y_test is not None and y_test.size else 0)
+    top = max(int(ytr.max()), int(yte.max()) if yte is not None and yte.size else 0)
     if class_names is None:
-        rows = len(y_train) + (len(y_test) if y_test is not None else 0)
+        rows = len(ytr) + (len(yte) if yte is not None else 0)
         if top + 1 > rows:
-            label, y = ("y_train", y_train) if int(y_train.max()) == top else ("y_test", y_test)
+            label, y = ("y_train", ytr) if int(ytr.max()) == top else ("y_test", yte)
             raise TuidlError(
                 f"{source}: {label} has label {top} at row {int(np.argmax(y == top))}, so the "
                 f"labels imply {top + 1} classes for only {rows} rows; labels must number the "
@@ -123,17 +124,17 @@ def checked(
     class_names = tuple(str(c) for c in class_names)
     if not class_names:
         raise TuidlError(f"{source}: class_names is empty")
-    for label, y in (("y_train", y_train), ("y_test", y_test)):
+    for label, y in (("y_train", ytr), ("y_test", yte)):
         if y is not None:
             _check_range(source, label, y, len(class_names))
     return Dataset(
         name=name,
         X_train=X_train,
-        y_train=y_train,
+        y_train=ytr,
         class_names=class_names,
         image_shape=tuple(int(d) for d in X_train.shape[1:]),
         X_test=X_test,
-        y_test=y_test,
+        y_test=yte,
         source=source,
     )
 

@@ -70,16 +70,17 @@ def load_npz(path: str | Path, name: str = "npz") -> Dataset:
             # np.load itself refuses pickled .npy files when allow_pickle=False
             raise TuidlError(f"{src}: holds a pickled object, which tuidl will not load") from None
         raise TuidlError(f"{src}: cannot read it as .npz ({exc})") from None
-    class_names = arrays.get("class_names")
-    if class_names is not None:
-        if class_names.ndim != 1 or class_names.dtype.kind not in "US":
+    names = arrays.get("class_names")
+    class_names: list[str] | None = None
+    if names is not None:
+        if names.ndim != 1 or names.dtype.kind not in "US":
             raise TuidlError(
                 f"{src}: class_names must be a 1-D string array, got dtype "
-                f"{class_names.dtype} shape {class_names.shape}"
+                f"{names.dtype} shape {names.shape}"
             )
         class_names = [
             c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
-            for c in class_names.tolist()
+            for c in names.tolist()
         ]
     return checked(
         name,

@@ -85,18 +85,19 @@ def split(
             raise TuidlError(f"split: {label} = {value!r}; it must be a whole number >= {low}")
     n_pool = len(dataset.y_train)
     name = dataset.name or "the dataset"
-    if dataset.has_test:
+    X_test, y_test = dataset.X_test, dataset.y_test
+    if X_test is not None and y_test is not None:
         if num_training + num_validation > n_pool:
             raise TuidlError(
                 f"split: num_training + num_validation = {num_training} + {num_validation} = "
                 f"{num_training + num_validation}, but {name} has {n_pool} training rows"
             )
-        if num_test > len(dataset.y_test):
+        if num_test > len(y_test):
             raise TuidlError(
                 f"split: num_test = {num_test}, but {name}'s official test part has "
-                f"{len(dataset.y_test)} rows"
+                f"{len(y_test)} rows"
             )
-        pool_counts = (num_training, num_validation)
+        pool_counts: tuple[int, ...] = (num_training, num_validation)
     else:
         total = num_training + num_validation + num_test
         if total > n_pool:
@@ -109,10 +110,10 @@ def split(
 
     rng = np.random.default_rng(seed)
     pool_parts = _draw(dataset.y_train, pool_counts, shuffle, stratify, rng)
-    if dataset.has_test:
+    if X_test is not None and y_test is not None:
         train_idx, val_idx = pool_parts
-        (test_idx,) = _draw(dataset.y_test, (num_test,), shuffle, stratify, rng)
-        X_test_src, y_test_src, source = dataset.X_test, dataset.y_test, "test"
+        (test_idx,) = _draw(y_test, (num_test,), shuffle, stratify, rng)
+        X_test_src, y_test_src, source = X_test, y_test, "test"
     else:
         train_idx, val_idx, test_idx = pool_parts
         X_test_src, y_test_src, source = dataset.X_train, dataset.y_train, "pool"
