@@ -48,13 +48,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
-from tuidl.experiment import store_pictures
+from tuidl.experiment import ranking, refit, store_pictures
 from tuidl.experiment.bookkeeping import Bookkeeping, Progress
 from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
 from tuidl.experiment.grid import plan
@@ -234,6 +234,7 @@ class _Execution(Bookkeeping):
         self.processes = 1  # worker processes, and the folds they may hold (_parallelism)
         self.max_folds = 1
         self.note = ""  # why fewer processes than --workers, for the progress display
+        self.model_dir = None  # where holdout models are kept for cv.refit = reuse
 
     # -- the whole run -----------------------------------------------------------------------
 
@@ -262,7 +263,7 @@ class _Execution(Bookkeeping):
         self.store.reset_unfinished(self.run_id)
         self._load_done()
         context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
-        tmp = None
+        tmp = models = None
         trials = trial_specs(self.user_spec, self.registry)
         try:
             self.processes, self.max_folds = self._parallelism(data, trials)
@@ -274,6 +275,9 @@ class _Execution(Bookkeeping):
                 context = Context(
                     self.spec_toml, self.seed, self.run_id, str(self.store.path), str(tmp)
                 )
+            if self._keeps_models(trials):  # cv.refit = reuse: see tuidl.experiment.refit
+                self.model_dir = models = make_run_folder()
+                context = replace(context, model_dir=str(models))
             worker = Worker(
                 context,
                 data,
@@ -292,8 +296,9 @@ class _Execution(Bookkeeping):
             worker.clear_cache()
             return self._final(worker)
         finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+            for folder in (tmp, models):
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def _executor(self, context: Context, data: Data, worker: Worker) -> Any:
         """Where the units run: worker processes when the data was shared for them
@@ -376,6 +381,7 @@ class _Execution(Bookkeeping):
             message = "no trial finished without diverging or failing; nothing to retrain"
             self.store.set_status(self.run_id, "failed", message)
             raise TuidlError(f"run {self.run_id}: {message} (see `tuidl show {self.run_id}`)")
+        best = self._selected(run["trials"], best)  # cv.select: the best, or one_se
         self._report("final")
         try:
             (result,) = worker.run(Unit(FINAL, (best["trial"],)))
@@ -414,6 +420,70 @@ class _Execution(Bookkeeping):
         self.store.set_status(self.run_id, "finished")
         self._report("done")
         return RunOutcome(self.run_id, "finished", "")
+
+    # -- selection and kept models (cv.select, cv.refit) -------------------------------------
+
+    def _selected(self, trials: list[dict], best: dict) -> dict:
+        """The trial ``cv.select`` picks (see :mod:`tuidl.experiment.ranking`), in
+        :func:`best_trial`'s shape; ``best`` itself for the default rule."""
+        cv = self.spec.cv
+        if cv.select == "best":
+            return best
+        comps = ranking.compare(
+            trials,
+            method=cv.method,
+            folds=self.plan.num_folds if cv.method == "kfold" else 1,
+            num_validation=self.spec.split.num_validation,
+        )
+        keys = list(cv.grid)
+        pick = ranking.select(
+            trials, comps, cv.select, ranking.directions(self.spec, self.registry), keys
+        )
+        chosen = next((t for t in trials if t["index"] == pick), None)
+        if chosen is None:
+            return best
+        return {"trial": pick, **{k: chosen[k] for k in ("params", "mean", "std")}}
+
+    def _keeps_models(self, specs: list[Spec]) -> bool:
+        """Whether holdout models are kept for the final test (``cv.refit`` resolves to
+        reuse and the model is learnable; a kNN refitted on the same rows is the same)."""
+        return (
+            refit.mode(self.spec) == "reuse"
+            and bool(specs)
+            and is_learnable(specs[0], self.registry)
+        )
+
+    def _on_result(self, results: list[FoldResult]) -> None:
+        super()._on_result(results)
+        if self.model_dir is not None:  # keep only the models that may still be tested
+            refit.discard(self.model_dir, self._selectable())
+
+    def _selectable(self) -> set[int]:
+        """The trials ``cv.select`` could still pick, from the holdout results so far."""
+        trials = []
+        for t in self.plan.trials:
+            r = self.results.get(t.index, {}).get(0)
+            if r is None:
+                continue
+            status = r.status if isinstance(r, FoldResult) else r.get("status")
+            score = r.score if isinstance(r, FoldResult) else r.get("score")
+            ok = status == "ok" and score is not None
+            trials.append(
+                {
+                    "index": t.index,
+                    "params": t.params,
+                    "status": "ok" if ok else str(status),
+                    "mean": score if ok else None,
+                    "std": 0.0,
+                    "fold_scores": [score],
+                }
+            )
+        comps = ranking.compare(
+            trials, method="holdout", folds=1, num_validation=self.spec.split.num_validation
+        )
+        best = ranking.best_index(trials)
+        keep = set(ranking.candidates(comps, "one_se")) if self.spec.cv.select != "best" else set()
+        return keep | ({best} if best is not None else set())
 
     # -- bookkeeping -------------------------------------------------------------------------
 

@@ -142,6 +142,10 @@ class TrainingSpec:
     keep_best: bool = default("training", "keep_best")
     train_sample: int = default("training", "train_sample")
     health: bool = default("training", "health")
+    schedule: str = default("training", "schedule")
+    warmup_epochs: float = default("training", "warmup_epochs")
+    step_epochs: float = default("training", "step_epochs")
+    step_factor: float = default("training", "step_factor")
 
 
 @dataclass
@@ -153,6 +157,8 @@ class CVSpec:
     folds: int = default("cv", "folds")
     shuffle: bool = default("cv", "shuffle")
     stratify: bool = default("cv", "stratify")
+    select: str = default("cv", "select")
+    refit: str = default("cv", "refit")
     grid: dict[str, list[Any]] = field(default_factory=dict)
 
 

@@ -20,6 +20,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from tuidl.engine.schedules import SCHEDULES
 from tuidl.errors import TuidlError
 from tuidl.plugins.schema import Param
 
@@ -82,6 +83,24 @@ SETTINGS: dict[str, tuple[Param, ...]] = {
             "record per-layer health while training: update/weight ratios, gradient norms, "
             "dead ReLUs (about 200 samples a fold; under 1% of the time)",
         ),
+        Param(
+            "schedule",
+            "choice",
+            "constant",
+            "learning-rate schedule on top of the optimizer's lr and lr_decay: constant, "
+            "cosine (to 0 at the end) or step (times step_factor every step_epochs)",
+            choices=SCHEDULES,
+        ),
+        Param("warmup_epochs", "float", 0.0, "epochs of linear lr warmup (0: none)", min=0.0),
+        Param("step_epochs", "float", 1.0, "epochs between steps (schedule = step)", min=0.001),
+        Param(
+            "step_factor",
+            "float",
+            0.1,
+            "lr multiplier at each step (schedule = step)",
+            min=1e-6,
+            max=1.0,
+        ),
     ),
     "cv": (
         Param(
@@ -94,6 +113,22 @@ SETTINGS: dict[str, tuple[Param, ...]] = {
         Param("folds", "int", 5, "number of folds (kfold only; holdout ignores it)", min=2),
         Param("shuffle", "bool", False, "shuffle rows before cutting folds (else contiguous)"),
         Param("stratify", "bool", False, "keep class proportions in each fold"),
+        Param(
+            "select",
+            "choice",
+            "best",
+            "which trial is tested: the best mean, or one_se: the simplest trial within one "
+            "corrected standard error of the best (see docs/experiments.md, ranking)",
+            choices=("best", "one_se"),
+        ),
+        Param(
+            "refit",
+            "choice",
+            "auto",
+            "the tested model: reuse the selected trial's holdout model, retrain it on all "
+            "training rows, or auto (reuse for holdout, retrain for kfold)",
+            choices=("auto", "reuse", "retrain"),
+        ),
     ),
 }
 
@@ -190,6 +225,12 @@ def check_settings(spec: Any) -> None:
     _check_table("cv", c, skip=skip)
     if skip:  # holdout ignores folds; it only has to be an integer
         c.folds = check_value("cv.folds", replace(setting("cv", "folds"), min=None), c.folds)
+    if c.refit == "reuse" and c.method != "holdout":
+        raise TuidlError(
+            "cv.refit: got 'reuse' with cv.method = 'kfold'; k-fold trains one model per fold "
+            "and none on all training rows, so there is no model to reuse: use refit = "
+            "'retrain' (or 'auto'), or cv.method = 'holdout'"
+        )
     for key, values in c.grid.items():
         if not isinstance(values, list):
             raise TuidlError(f"cv.grid.{key}: expected a list of values, got {values!r}")

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tuidl.engine.schedules import factor as lr_factor
 from tuidl.errors import TuidlError
 
 FLUSH_SECONDS = 0.5
@@ -196,6 +197,10 @@ def train(
     sink: EventSink | None = None,
     cancel: Callable[[], bool] | None = None,
     flush_seconds: float = FLUSH_SECONDS,
+    schedule: str = "constant",
+    warmup_epochs: float = 0.0,
+    step_epochs: float = 1.0,
+    step_factor: float = 0.1,
 ) -> TrainResult:
     """Train ``model`` (already ``setup``) on ``X, y``; see the module docstring.
 
@@ -203,6 +208,11 @@ def train(
     or keep-best and ``val_acc`` is ``None``. Raises :class:`Cancelled` when ``cancel()`` is
     true; never raises for a diverging loss (that is a result). Raises :class:`TuidlError`
     before the first step when the model's ``min_batch_rows`` cannot be met.
+
+    ``schedule``/``warmup_epochs``/``step_epochs``/``step_factor``: a learning-rate schedule
+    (:mod:`tuidl.engine.schedules`). The optimizer keeps its own rate and per-epoch decay;
+    before each step its ``lr`` is set to that decayed rate times the schedule's factor.
+    An optimizer without an ``lr`` attribute cannot be scheduled: :class:`TuidlError`.
     """
     sink = sink or NullSink()
     n = len(X)
@@ -216,6 +226,13 @@ def train(
     )
     X_s, y_s = (X[sample], y[sample]) if sample is not None else (X, y)
     probe = health_probe(model, total) if health else None
+    scheduled = schedule != "constant" or warmup_epochs > 0
+    decayed = getattr(optimizer, "lr", None)  # the optimizer's own rate, with its lr_decay
+    if scheduled and not isinstance(decayed, int | float):
+        raise TuidlError(
+            f"training.schedule = {schedule!r}: optimizer {type(optimizer).__name__} has no "
+            'numeric lr attribute to schedule; use schedule = "constant" and warmup_epochs = 0'
+        )
 
     start = time.perf_counter()
     buffer: list[float] = []
@@ -258,6 +275,16 @@ def train(
             buffer.append(float(loss))
             if probe is not None:
                 probe.before(it, grads)
+            if scheduled:
+                optimizer.lr = decayed * lr_factor(
+                    schedule,
+                    it,
+                    total,
+                    ipe,
+                    warmup_epochs=warmup_epochs,
+                    step_epochs=step_epochs,
+                    step_factor=step_factor,
+                )
             optimizer.step(model.params, grads)
             if probe is not None and (stats := probe.after(it)) is not None:
                 sink.health(it, stats)
@@ -281,7 +308,11 @@ def train(
                         if patience and since_best >= patience:
                             break
                 if end_epoch:
+                    if scheduled:  # the decay applies to the optimizer's own rate
+                        optimizer.lr = decayed
                     optimizer.end_epoch()
+                    if scheduled:
+                        decayed = optimizer.lr
             elif time.monotonic() - last_flush >= flush_seconds:
                 sink.losses(first, buffer)
                 first += len(buffer)

@@ -48,7 +48,7 @@ import numpy as np
 
 from tuidl.engine.health import CURVE_PREFIX
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
-from tuidl.experiment import store_pictures
+from tuidl.experiment import refit, store_pictures
 from tuidl.experiment.components import build_trial
 from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-exported
     allocate_npy,
@@ -143,6 +143,7 @@ class Context:
     run_id: int | None = None
     store_path: str | None = None
     data_dir: str | None = None
+    model_dir: str | None = None  # holdout models kept for cv.refit = reuse (see refit)
 
 
 def fold_rng(seed: int, trial: int, fold: int) -> np.random.Generator:
@@ -329,6 +330,8 @@ class Worker:
             spec = self.trials[unit.trials[0]]
             Xtr, ytr, Xev, yev = self.prepared(spec, unit.fold)
             if is_learnable(spec, self.registry):
+                if unit.fold == FINAL and refit.mode(spec) == "reuse":
+                    return [refit.reuse(self, t, Xtr, ytr, Xev, yev, start) for t in unit.trials]
                 return [self._train(t, unit.fold, Xtr, ytr, Xev, yev) for t in unit.trials]
             return self._fit(unit, Xtr, ytr, Xev, yev, start)
         except (Cancelled, StorageError):
@@ -449,6 +452,10 @@ class Worker:
             health=t.health,
             sink=sink,
             cancel=self.cancel,
+            schedule=t.schedule,
+            warmup_epochs=t.warmup_epochs,
+            step_epochs=t.step_epochs,
+            step_factor=t.step_factor,
         )
         if result.status != "ok":
             return FoldResult(
@@ -462,9 +469,16 @@ class Worker:
                 test.update(first_layer(model, spec.model.name))
         else:
             score, test = result.val_acc, None
-        return FoldResult(
-            trial, fold, "ok", score, result.train_acc, time.perf_counter() - start, test=test
-        )
+        seconds = time.perf_counter() - start
+        if not final and self.context.model_dir and refit.mode(spec) == "reuse":
+            refit.save(
+                self.context.model_dir,
+                trial,
+                model.get_state(),
+                train_acc=result.train_acc,
+                fit_seconds=seconds,
+            )
+        return FoldResult(trial, fold, "ok", score, result.train_acc, seconds, test=test)
 
 
 def first_layer(model: Any, name: str) -> dict[str, Any]:

@@ -32,6 +32,10 @@ class Param:
     (inclusive) and the items of an int/float list; ``choices`` lists the allowed values of a
     ``choice`` param (or of list items). ``item_type`` is the element type of a ``list``.
     ``nullable`` lets ``None`` through (for optional values such as "no path").
+    ``simpler``: ``"higher"`` or ``"lower"`` when moving this value that way makes the model
+    simpler or more regularized (``reg``: higher; ``hidden_sizes``: lower, by total units
+    then layers; kNN's ``k``: higher); the one-standard-error rule picks by it (see
+    :mod:`tuidl.experiment.ranking`). ``None``: the param says nothing about simplicity.
     """
 
     name: str
@@ -43,6 +47,7 @@ class Param:
     choices: tuple[Any, ...] | None = None
     item_type: str = "int"
     nullable: bool = False
+    simpler: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
@@ -58,6 +63,10 @@ class Param:
             )
         if not self.help:
             raise TuidlError(f"param {self.name!r}: help text is required")
+        if self.simpler not in (None, "higher", "lower"):
+            raise TuidlError(
+                f"param {self.name!r}: simpler {self.simpler!r} must be 'higher', 'lower' or None"
+            )
         if self.choices is not None:
             object.__setattr__(self, "choices", tuple(self.choices))
 

@@ -15,6 +15,7 @@ def _reg(default: float) -> Param:
         default,
         "L2 strength: adds reg·ΣW² over weights (not biases), as in CS231n assignment 1",
         min=0.0,
+        simpler="higher",
     )
 
 
@@ -57,7 +58,7 @@ def register_models(register):
             "k-nearest neighbours with L2 or L1 distance",
             _knn,
             (
-                Param("k", "int", 1, "number of neighbours that vote", min=1),
+                Param("k", "int", 1, "number of neighbours that vote", min=1, simpler="higher"),
                 Param("distance", "choice", "l2", "distance metric", choices=("l2", "l1")),
                 Param(
                     "chunk_size",
@@ -92,6 +93,7 @@ def register_models(register):
                     "width of each hidden layer",
                     min=1,
                     item_type="int",
+                    simpler="lower",
                 ),
                 Param("batchnorm", "bool", False, "batch normalization after each hidden affine"),
                 Param(
@@ -101,6 +103,7 @@ def register_models(register):
                     "dropout keep probability p per hidden layer (1 = no dropout)",
                     min=0.001,
                     max=1.0,
+                    simpler="lower",  # a lower keep probability regularizes more
                 ),
                 _reg(1e-3),
                 _DTYPE,
