@@ -26,9 +26,10 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the store (and `tuidl runs`,
+    import numpy as np  # which opens it) should not pay its ~0.15 s import
 
 MAX_UNITS = 100
 
@@ -92,6 +93,8 @@ def write(
 ) -> None:
     """Store (replace) a run's predictions and first-layer weights, in one statement.
     ``weights`` (units, dim) is cut to :data:`MAX_UNITS` rows and kept as float16."""
+    import numpy as np
+
     pred_blob = None
     if predictions is not None:
         pred_blob = np.asarray(predictions, dtype="<i4").tobytes()
@@ -125,6 +128,8 @@ def read(conn: sqlite3.Connection, run_id: int) -> Pictures | None:
     ).fetchone()
     if row is None:
         return None
+    import numpy as np
+
     pred_blob, w_blob, units, dim, total, per_class, shape, note = row
     predictions = (
         np.frombuffer(pred_blob, dtype="<i4").astype(np.int64) if pred_blob is not None else None
@@ -163,6 +168,8 @@ def load(store: Any, run_id: int) -> Pictures | None:
 
 
 def _pack(weights: Any) -> tuple[bytes, int, int, int]:
+    import numpy as np
+
     W = np.asarray(weights)
     total, dim = W.shape
     W = W[:MAX_UNITS]
@@ -172,6 +179,8 @@ def _pack(weights: Any) -> tuple[bytes, int, int, int]:
 
 
 def _unpack(blob: bytes, units: int, dim: int) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(blob, dtype="<f2").astype(np.float32).reshape(units, dim)
 
 
