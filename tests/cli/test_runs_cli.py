@@ -153,3 +153,19 @@ def test_compare_many_runs(env, capsys):
     assert data["runs"][1]["fold_scores"] == [0.95, 0.95]
     rc, _, err = tuidl(env, capsys, "compare", "2")
     assert rc == 2 and "at least two different runs" in err
+
+
+def test_listing_runs_imports_no_numpy(env):
+    """`tuidl runs` starts in a fraction of a second: numpy (~0.15 s to import) is not
+    needed to list, filter or sort, and nothing on the way may pull it in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tuidl.cli import main; "
+        "rc = main(['runs', '--filter', 'model=fc_net', '--sort', '-best', "
+        f"'--store', {env['store']!r}]); "
+        "print('numpy' in sys.modules, rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines()[-1] == "False 0", out.stderr
