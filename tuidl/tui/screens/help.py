@@ -22,7 +22,7 @@ runner as `tuidl run`, in their own process: closing this window does not stop t
 | key | does |
 |---|---|
 | ctrl+r / F5 | run the pipeline (cross-validation over the grid) |
-| ctrl+g | cancel the run (finished folds stay stored; resumable) |
+| ctrl+g | cancel the run shown, whoever started it (finished folds stay; resumable) |
 | ctrl+s / ctrl+o | save / open the spec as TOML (`tuidl run` reads it) |
 | ctrl+p | command palette: every action, e.g. "Add preprocessing step: pca" |
 | 1 2 3 4 | Pipeline, Run, Results, History (when not typing in a field) |
@@ -42,11 +42,15 @@ configuration. Sections that don't apply to the model (loss, optimizer… for kN
 accuracy of the trial in flight, the CV chart (each fold a point, mean ± std), a heatmap for
 two-key grids, and the Test pane: the confusion matrix of the retrained best on the test set
 (for attribute datasets, accuracy and F1 per attribute; the Results tab lists all metrics).
-`[` / `]` switch charts on a small screen.
+`[` / `]` switch charts on a small screen. A window opened while a run goes on (started
+anywhere: `tuidl run`, `--detach`, another window) follows it here.
 
 **Results**: s cycles the sort column (or click a header), S reverses. ★ marks the best.
+u puts the selected configuration in the pipeline.
 
-**History**: enter shows a run's results and charts · o reopens its spec in the pipeline ·
+**History**: enter shows a run's results and charts · f follows it live on the Run tab ·
+x cancels it · r resumes it (only its missing folds run) · R retries it (a new run, same
+spec) · u puts its best configuration in the pipeline · o reopens its spec in the pipeline ·
 m marks runs, c compares the marked runs (and the selected one) · / filters and sorts the
 list (model=fc_net best>=0.9 tag=baseline optimizer.lr=1e-3 sort=-best, or words) ·
 n names, t tags, N annotates the selected run · d deletes it (or the marked runs), after
