@@ -398,6 +398,25 @@ async def test_history_actions_follow_cancel_resume_retry(fake_backend):
         assert app.query_one("#tabs").active == "tab-run"
 
 
+async def test_the_run_control_is_in_the_command_palette(fake_backend):
+    """Every History action on a run is a palette command too ("Resume run 1", ...)."""
+    from tuidl.tui.commands import workbench_commands
+
+    app = WorkbenchApp(backend=fake_backend, poll_seconds=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        small_knn(app, grid=(1, 3, 5), folds=2)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.view is not None and app.view.done_fits >= 1)
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: app.view.status == "interrupted")
+        await wait_for(pilot, lambda: app.query_one("#history").runs)
+        commands = {c.title: c for c in workbench_commands(app)}
+        for title in ("Follow run 1", "Cancel run 1", "Retry run 1", "Use best params of run 1"):
+            assert title in commands
+        commands["Resume run 1"].callback()
+        await wait_for(pilot, lambda: app.view.id == "1" and app.view.status == "finished", 20)
+
+
 async def test_use_these_params_from_history_and_from_results(store_path, registry):
     """Defect 8: u copies a run's best configuration (History) or the selected one
     (Results) into the pipeline, with the grid emptied."""

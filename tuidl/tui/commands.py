@@ -94,6 +94,20 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
             partial(app.open_run, run.id, "open"),
             discover=False,
         )
+        # the run control's actions on any stored run (History's f, x, r, R, u)
+        for action, title, help_text in (
+            ("follow", "Follow run", "Follow it live on the Run tab"),
+            ("cancel", "Cancel run", "Stop it cleanly, whoever started it"),
+            ("resume", "Resume run", "Run only its missing folds"),
+            ("retry", "Retry run", "Start a new run with its spec and seed"),
+            ("use", "Use best params of run", "Put its best configuration in the pipeline"),
+        ):
+            yield SystemCommand(
+                f"{title} {run.id}",
+                f"{help_text}: {label}",
+                partial(app.act_on_run, action, run.id),
+                discover=False,
+            )
         yield SystemCommand(
             f"Pictures of run {run.id}",
             f"First-layer weights and confusion examples of {label}",
