@@ -209,7 +209,7 @@ def progress(
             eta = max(0.0, per_fold * (total - done) - (now - stamps[0]))
         else:
             eta = (now - started) / done * (total - done)
-    end = run.get("finished") if phase == "done" and run.get("finished") else now
+    end: float = (run.get("finished") or now) if phase == "done" else now
     rec = detach.lookup(store.path, run_id)
     return RunProgress(
         run_id,
