@@ -59,6 +59,9 @@ class Bookkeeping:
         # a trial whose folds are all in but whose own row was never updated (the disk
         # filled, or the process died, between the two writes) gets its result now
         stored = {t["index"]: t for t in self.store.get_run(self.run_id)["trials"]}
+        for index, row in stored.items():  # pruned (fold rule or searcher): stays stopped
+            if row["status"] == "pruned":
+                self.closed.add(index)
         for t in self.plan.trials:
             row = stored.get(t.index)
             folds = self.results.get(t.index, {})
@@ -67,9 +70,10 @@ class Bookkeeping:
             bad = [r for r in folds.values() if _as_dict(r)["status"] != "ok"]
             if bad:
                 self._finish_trial(t.index, bad[0]["status"], bad[0]["message"] or "")
-            elif len(folds) == self.plan.num_folds and row["status"] != "ok":
-                self._finish_trial(t.index, "ok", "")
-            elif len(folds) < self.plan.num_folds and row["status"] != "pending":
+            elif len(folds) >= self._target(t.index) and row["status"] != "ok":
+                if len(folds) == self.plan.num_folds:
+                    self._finish_trial(t.index, "ok", "")
+            elif len(folds) < self._target(t.index) and row["status"] != "pending":
                 self._reopen_trial(t.index)
         self.done_at_start = self._count_done()
         self.done = self.done_at_start
@@ -86,6 +90,14 @@ class Bookkeeping:
             train_acc=None,
             fit_seconds=None,
         )
+
+    def _target(self, trial: int) -> int:
+        """The folds ``trial`` is to get (its budget; all folds unless a searcher says
+        otherwise: see :class:`~tuidl.experiment.scheduler.Scheduling`)."""
+        return self.plan.num_folds
+
+    def _after_result(self, r: FoldResult) -> None:
+        """Called after each recorded fold (the searcher hears of it here)."""
 
     def _count_done(self) -> int:
         n = 0
@@ -106,8 +118,8 @@ class Bookkeeping:
         gaps = []
         for t in self.plan.trials:
             have = len(self.results.get(t.index, {}))
-            if t.index not in self.closed and have < self.plan.num_folds:
-                gaps.append(f"trial {t.index} has {have} of {self.plan.num_folds} folds")
+            if t.index not in self.closed and have < self._target(t.index):
+                gaps.append(f"trial {t.index} has {have} of {self._target(t.index)} folds")
             elif stored.get(t.index, "pending") == "pending":
                 gaps.append(f"trial {t.index} is still marked pending")
         if not gaps:
@@ -116,10 +128,12 @@ class Bookkeeping:
         return "; ".join(gaps[:3]) + more
 
     def _should_run(self, unit: Unit) -> Unit | None:
-        left = tuple(t for t in unit.trials if t not in self.closed)
+        keep = [i for i, t in enumerate(unit.trials) if t not in self.closed]
+        left = tuple(unit.trials[i] for i in keep)
         if len(left) != len(unit.trials):
             self.done += len(unit.trials) - len(left)  # skipped folds of closed trials
-        return Unit(unit.fold, left) if left else None
+        params = tuple(unit.params[i] for i in keep) if unit.params else ()
+        return Unit(unit.fold, left, params=params) if left else None
 
     def _on_result(self, results: list[FoldResult]) -> None:
         for r in results:
@@ -143,6 +157,7 @@ class Bookkeeping:
                 self._finish_trial(r.trial, r.status, r.message)
             elif len(self.results[r.trial]) == self.plan.num_folds:
                 self._finish_trial(r.trial, "ok", "")
+            self._after_result(r)
             self._report("cv", r)
 
     def _finish_trial(self, trial: int, status: str, message: str) -> None:
@@ -150,7 +165,8 @@ class Bookkeeping:
         scores = [r["score"] for r in rs if r["status"] == "ok" and r["score"] is not None]
         train = [r["train_acc"] for r in rs if r["train_acc"] is not None]
         secs = [r["fit_seconds"] for r in rs if r["fit_seconds"] is not None]
-        ok = status == "ok" and scores
+        # a pruned trial keeps the mean of the folds it ran (shown, never ranked)
+        ok = status in ("ok", "pruned") and scores
         self.store.finish_trial(
             self.run_id,
             trial,

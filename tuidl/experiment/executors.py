@@ -1,7 +1,9 @@
 """Where units run: in this process (:class:`SerialExecutor`) or in worker processes
 (:class:`ProcessExecutor`, ``--workers N``).
 
-Both take units lazily from an iterable, ask ``should_run(unit)`` just before starting one
+Both take units lazily from an iterable (a ``None`` in it means "nothing to start now":
+the search waits for a result of the units in flight before it asks its searcher again),
+ask ``should_run(unit)`` just before starting one
 (the runner drops trials that already diverged), hand each unit's results to
 ``on_result`` in the calling process (which commits them to the store), and stop when
 ``cancel()`` turns true, raising :class:`~tuidl.experiment.trainer.Cancelled` after the
@@ -62,6 +64,7 @@ BLAS_ENV = (
 CANCEL_GRACE_SECONDS = 30.0  # then worker processes are terminated
 
 OnResult = Callable[[list[FoldResult]], None]
+_END: Any = object()  # the unit stream is over (``None`` from it means "nothing now")
 ShouldRun = Callable[[Unit], Unit | None]
 
 
@@ -124,6 +127,8 @@ class SerialExecutor:
         for unit in units:
             if cancel():
                 raise Cancelled
+            if unit is None:  # "wait for a result": here every unit is done when it returns
+                continue
             todo = should_run(unit)
             if todo is not None:
                 on_result(self.worker.run(todo))
@@ -229,10 +234,12 @@ class ProcessExecutor:
         try:
             while True:
                 while not stopping and len(inflight) < self.workers:
-                    unit = held if held is not None else next(queue, None)
+                    unit = held if held is not None else next(queue, _END)
                     held = None
-                    if unit is None:
+                    if unit is _END:
                         folds.exhausted()
+                        break
+                    if unit is None:  # a search waits for a result before it asks again
                         break
                     # pruned first (a held unit again: only trials closed since count), so
                     # a unit with nothing left to run never waits for a fold slot

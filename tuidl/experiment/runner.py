@@ -55,7 +55,7 @@ import numpy as np
 
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
 from tuidl.experiment import ranking, refit, store_pictures
-from tuidl.experiment.bookkeeping import Bookkeeping, Progress
+from tuidl.experiment.bookkeeping import Progress
 from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
 from tuidl.experiment.grid import plan
 from tuidl.experiment.lifetime import (
@@ -63,6 +63,7 @@ from tuidl.experiment.lifetime import (
     make_run_folder,
     remove_stale_run_folders,
 )
+from tuidl.experiment.scheduler import Scheduling
 from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import check_targets, is_learnable, validate
 from tuidl.experiment.store import Store, best_trial
@@ -77,7 +78,6 @@ from tuidl.experiment.work import (
     feature_bytes_per_row,
     fold_tag,
     make_folds,
-    trial_specs,
 )
 
 FOLD_MEMORY_BUDGET = 512 * 2**20
@@ -213,7 +213,7 @@ def load_data(spec: Spec, registry: Any) -> Data:
     )
 
 
-class _Execution(Bookkeeping):
+class _Execution(Scheduling):
     def __init__(self, run_id, run, store, workers, registry, progress, cancel) -> None:
         self.run_id = run_id
         self.store = store
@@ -257,6 +257,7 @@ class _Execution(Bookkeeping):
         remove_stale_run_folders()  # what runs killed hard left behind (not live runs')
         data = load_data(self.spec, self.registry)
         make_folds(self.spec, data.y_pool, len(data.y_val), self.seed)  # too many folds: raise
+        trials = self._start_search()  # the trials so far, as the searcher planned them
         self.store.start_run(
             self.run_id, [(t.index, t.params) for t in self.plan.trials], self.plan.num_folds
         )
@@ -264,7 +265,6 @@ class _Execution(Bookkeeping):
         self._load_done()
         context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
         tmp = models = None
-        trials = trial_specs(self.user_spec, self.registry)
         try:
             self.processes, self.max_folds = self._parallelism(data, trials)
             if self.processes > 1:
@@ -326,7 +326,7 @@ class _Execution(Bookkeeping):
         if self.workers <= 1 or self._pending_count() <= 1:
             return 1, 1
         units: dict[tuple[int, str], int] = {}  # (fold, chain) -> pending units
-        for unit in self._units(specs):
+        for unit in self._fold_units(specs):
             key = (unit.fold, specs[unit.trials[0]].preprocess_key)
             units[key] = units.get(key, 0) + 1
         rows = len(data.y_pool) + (len(data.y_val) if self.spec.cv.method != "kfold" else 0)
@@ -372,6 +372,7 @@ class _Execution(Bookkeeping):
         return RunOutcome(self.run_id, "interrupted", message)
 
     def _final(self, worker: Worker) -> RunOutcome:
+        self._close_search()  # trials a searcher left below the full budget: pruned
         missing = self._missing()
         if missing:  # the executor stopped early (it should not): never a finished run
             return self._interrupted(f"work left after the trials ran: {missing}")
@@ -487,16 +488,23 @@ class _Execution(Bookkeeping):
 
     # -- bookkeeping -------------------------------------------------------------------------
 
-    def _units(self, specs: list[Spec]) -> Iterator[Unit]:
-        """Fold-major units; within a fold, trials sharing a preprocessing chain are
-        adjacent, and kNN trials that differ only in k share one unit. ``specs``: every
-        trial's spec (:func:`~tuidl.experiment.work.trial_specs`)."""
+    def _units(self, specs: list[Spec]) -> Iterator[Unit | None]:
+        """The executor's unit stream: :meth:`_fold_units` of the trials known so far, then
+        the searcher's next ones (see :class:`~tuidl.experiment.scheduler.Scheduling`)."""
+        return self._search_units(specs, self._fold_units)
+
+    def _fold_units(self, specs: list[Spec]) -> Iterator[Unit]:
+        """Fold-major units of the folds not yet handed out, up to each trial's budget;
+        within a fold, trials sharing a preprocessing chain are adjacent, and kNN trials
+        that differ only in k share one unit. ``specs``: every trial's spec, in trial order."""
         group_k = self._knn_groups(specs)
         for fold in range(self.plan.num_folds):
             todo = [
                 t.index
                 for t in self.plan.trials
-                if fold not in self.results.get(t.index, {}) and t.index not in self.closed
+                if fold not in self.results.get(t.index, {})
+                and t.index not in self.closed
+                and self._wanted(t.index, fold)
             ]
             todo.sort(key=lambda i: specs[i].preprocess_key)
             if group_k:

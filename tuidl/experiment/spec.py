@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from tuidl.errors import TuidlError
+from tuidl.experiment.space import SearchSpec
 from tuidl.experiment.spec_schema import check_settings, default, tidy_for_toml
 from tuidl.experiment.spec_steps import STEPS_MARKER, renumber_old_steps, step_index
 from tuidl.experiment.spec_toml import dumps_toml
@@ -81,6 +82,7 @@ TOP_LEVEL_KEYS = (
     "optimizer",
     "training",
     "cv",
+    "search",
 )
 # Tables a grid may vary. The data (dataset, split) and the CV scheme stay fixed within a
 # run, otherwise trials would be scored on different rows and their means not comparable.
@@ -157,6 +159,8 @@ class CVSpec:
     folds: int = default("cv", "folds")
     shuffle: bool = default("cv", "shuffle")
     stratify: bool = default("cv", "stratify")
+    prune: bool = default("cv", "prune")
+    prune_alpha: float = default("cv", "prune_alpha")
     select: str = default("cv", "select")
     refit: str = default("cv", "refit")
     grid: dict[str, list[Any]] = field(default_factory=dict)
@@ -178,6 +182,8 @@ class Spec:
     cv: CVSpec = field(default_factory=CVSpec)
     seed: int = default("run", "seed")
     name: str = default("run", "name")
+    # [search]: the searcher and its space (tuidl.experiment.space); None: the plain grid
+    search: SearchSpec | None = None
 
     # -- conversion -------------------------------------------------------------------------
 
@@ -207,6 +213,7 @@ class Spec:
             cv=_cv(data.get("cv", {})),
             seed=data.get("seed", default("run", "seed")),
             name=data.get("name", default("run", "name")),
+            search=SearchSpec.from_dict(data["search"]) if "search" in data else None,
         )
         check_settings(spec)
         return spec
@@ -233,6 +240,8 @@ class Spec:
         if grid:
             cv["grid"] = grid
         d["cv"] = cv
+        if self.search is not None and not self.search.is_default:
+            d["search"] = self.search.to_dict()
         return tidy_for_toml(d)  # 400.0 epochs is written as 400 (the field takes fractions)
 
     def to_toml(self) -> str:
@@ -351,6 +360,8 @@ def split_path(key: str) -> list[str]:
     is one grid key; otherwise the path splits on dots."""
     if key.startswith("cv.grid."):
         return ["cv", "grid", key[len("cv.grid.") :].strip('"')]
+    if key.startswith("search.space."):  # the same for a searched key
+        return ["search", "space", key[len("search.space.") :].strip('"')]
     parts = key.split(".")
     if any(not p for p in parts):
         raise TuidlError(f"{key}: not a valid key path (empty part)")

@@ -138,7 +138,26 @@ def validate(spec: Spec, registry: Any, *, check_grid: bool = True) -> Spec:
             _check_grid_key(out, key, registry)
         for point in grid_points(out.cv.grid):
             _validate_point(spec, point, registry)
+        _check_search(spec, out, registry)
     return out
+
+
+def _check_search(spec: Spec, out: Spec, registry: Any) -> None:
+    """``[search]``: every searched key names something and every range fits its param
+    (:func:`tuidl.experiment.space.check_space`), and the searcher takes its params and the
+    space (:func:`tuidl.experiment.scheduler.check_search`)."""
+    if spec.search is None:
+        return
+    from tuidl.experiment.scheduler import check_search
+    from tuidl.experiment.space import check_space
+
+    check_space(
+        out,
+        registry,
+        lambda s, key: _check_grid_key(s, key, registry),
+        lambda point: _validate_point(out, point, registry),  # missing tables filled in
+    )
+    check_search(out, registry)
 
 
 def _check_chain(spec: Spec, registry: Any) -> None:

@@ -114,6 +114,21 @@ SETTINGS: dict[str, tuple[Param, ...]] = {
         Param("shuffle", "bool", False, "shuffle rows before cutting folds (else contiguous)"),
         Param("stratify", "bool", False, "keep class proportions in each fold"),
         Param(
+            "prune",
+            "bool",
+            False,
+            "stop a trial clearly behind the best after 2+ folds (corrected t-test at "
+            "prune_alpha; kfold only); its status is pruned",
+        ),
+        Param(
+            "prune_alpha",
+            "float",
+            0.05,
+            "significance of the pruning test: lower prunes less, and more surely",
+            min=1e-6,
+            max=0.5,
+        ),
+        Param(
             "select",
             "choice",
             "best",
@@ -259,4 +274,3 @@ def tidy_for_toml(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(training, dict) and isinstance(training.get("epochs"), float):
         data = {**data, "training": {**training, "epochs": toml_number(training["epochs"])}}
     return data
-

@@ -56,12 +56,17 @@ def toml_value(value: Any) -> str:
         return _toml_string(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table: a [search.space] distribution
+        return "{" + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     raise TuidlError(f"cannot write {value!r} ({type(value).__name__}) as a TOML value")
 
 
 def _write_table(lines: list[str], header: str | None, table: dict[str, Any]) -> None:
-    scalars = [(k, v) for k, v in table.items() if not isinstance(v, dict) and v is not None]
-    subtables = [(k, v) for k, v in table.items() if isinstance(v, dict)]
+    inline = header == "[search.space]"  # distributions read best as inline tables
+    scalars = [
+        (k, v) for k, v in table.items() if (inline or not isinstance(v, dict)) and v is not None
+    ]
+    subtables = [(k, v) for k, v in table.items() if isinstance(v, dict) and not inline]
     if header is not None:
         if lines:
             lines.append("")

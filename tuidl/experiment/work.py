@@ -62,6 +62,7 @@ from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-
     transform_blocks,
 )
 from tuidl.experiment.grid import Fold, kfold_indices, plan
+from tuidl.experiment.space import with_tables
 from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import is_learnable, point_spec, validate
 from tuidl.experiment.trainer import Cancelled, NullSink, iterations_per_epoch, predict
@@ -74,10 +75,13 @@ MAX_LOSS_POINTS = 5000  # per fold; longer loss curves are stored as bucket mean
 @dataclass(frozen=True)
 class Unit:
     """A fold (``FINAL`` for the retrain on all training rows, scored on test) of one or
-    more trials (several only for a kNN k-group)."""
+    more trials (several only for a kNN k-group). ``params``: each trial's searched values
+    (dotted key -> value), so a worker process can build a trial a searcher created after
+    it started; empty when the worker knows the trials already."""
 
     fold: int
     trials: tuple[int, ...]
+    params: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
 
 
 @dataclass
@@ -196,9 +200,13 @@ class Worker:
         self.cancel = cancel
         stored = loads_spec(context.spec_toml, stored=True)
         self.spec = validate(stored, registry, check_grid=False)
-        if trials is None:  # from the spec as written: switched components get their defaults
-            trials = trial_specs(loads_spec(context.spec_toml, stored=True), registry)
-        self.trials = trials
+        # from the spec as written (switched components get their defaults); with a
+        # [search], built when a unit first needs one (:meth:`spec_of`): a searcher
+        # creates trials as it goes
+        if trials is None:
+            trials = trial_specs(stored, registry) if stored.search is None else []
+        self.trials: list[Spec | None] = trials  # the runner's own list: it grows there
+        self._user_spec = with_tables(stored, self.spec)  # a searched key needs its table
         self.folds = make_folds(self.spec, np.asarray(data.y_pool), len(data.y_val), context.seed)
         self._cache_key: tuple[str, int] | None = None
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -327,6 +335,8 @@ class Worker:
         or its curves), which stops the run instead of failing the trials."""
         start = time.perf_counter()
         try:
+            for i, t in enumerate(unit.trials):
+                self.spec_of(t, unit.params[i] if i < len(unit.params) else None)
             spec = self.trials[unit.trials[0]]
             Xtr, ytr, Xev, yev = self.prepared(spec, unit.fold)
             if is_learnable(spec, self.registry):
@@ -351,6 +361,25 @@ class Worker:
             FoldResult(t, unit.fold, "failed", None, fit_seconds=seconds, message=message)
             for t in unit.trials
         ]
+
+    def spec_of(self, trial: int, params: dict[str, Any] | None = None) -> Spec:
+        """Trial ``trial``'s normalized spec: known already, else built from ``params`` (its
+        searched values), else from the spec's grid (a caller that sent no params)."""
+        if trial < len(self.trials) and self.trials[trial] is not None:
+            return self.trials[trial]  # type: ignore[return-value]
+        if params is None:
+            grid = trial_specs(self._user_spec, self.registry)
+            if trial >= len(grid):
+                raise TuidlError(f"trial {trial}: not known to this worker and no params given")
+            spec = grid[trial]
+        else:
+            spec = validate(
+                point_spec(self._user_spec, params, self.registry), self.registry, check_grid=False
+            )
+        while len(self.trials) <= trial:
+            self.trials.append(None)
+        self.trials[trial] = spec
+        return spec
 
     def _fit(self, unit: Unit, Xtr, ytr, Xev, yev, start: float) -> list[FoldResult]:
         specs = [self.trials[t] for t in unit.trials]

@@ -61,6 +61,7 @@ BUILTIN_MODULES = (
     "tuidl.plugins.builtin.losses",
     "tuidl.plugins.builtin.initializers",
     "tuidl.plugins.builtin.optimizers",
+    "tuidl.plugins.builtin.searchers",
 )
 
 
