@@ -283,7 +283,7 @@ def test_prune_rule_is_the_corrected_t_test():
     best = [0.9, 0.91, 0.89, None, None]
     assert prune_reason(
         [0.5, 0.52, 0.49, None, None], best, folds=5, alpha=0.05, best=0
-    ).startswith("pruned after 3 of 5 folds: behind trial #1 by")
+    ).startswith("after 3 of 5 folds, behind trial #1 by")
     assert prune_reason([0.5, None, None, None, None], best, folds=5, alpha=0.05, best=0) == ""
     # a hair behind with the usual fold-to-fold noise: not shown to be worse
     assert prune_reason([0.91, 0.88, 0.89, None, None], best, folds=5, alpha=0.05, best=0) == ""
@@ -377,3 +377,54 @@ def test_refine_narrows_on_the_same_scale():
     ratios = [b / a for a, b in zip(new["model.reg"], new["model.reg"][1:], strict=False)]
     assert max(ratios) / min(ratios) < 1.05  # evenly spread on the log scale
     assert new["loss.name"] == {"choice": ["svm"]}
+
+
+KNN_GRID = """
+seed = 0
+[dataset]
+name = "digits"
+[split]
+num_training = 300
+num_test = 100
+[[preprocess]]
+name = "reshape"
+[model]
+name = "knn"
+[cv]
+folds = 3
+[cv.grid]
+"model.k" = [1, 3, 5, 8, 13, 21, 34]
+"""
+
+
+def test_run_refine_writes_a_narrower_spec_and_runs_it(tmp_path, monkeypatch, capsys):
+    from tuidl.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "knn.toml").write_text(KNN_GRID)
+    store = str(tmp_path / "runs.sqlite")
+    assert main(["run", "knn.toml", "--store", store, "--no-charts", "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--refine", "1", "--store", store, "--no-charts", "--workers", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "wrote the refined spec of run 1 to run1-refined.toml" in err
+    refined = loads_spec((tmp_path / "run1-refined.toml").read_text())
+    ks = refined.cv.grid["model.k"]
+    run1 = Store(tmp_path / "runs.sqlite").get_run(1)
+    top = [t["params"]["model.k"] for t in run1["trials"] if t["status"] == "ok"]
+    assert 1 < len(ks) <= 7 and min(ks) >= 1 and max(ks) <= 34
+    assert max(ks) - min(ks) < 34 - 1  # narrower than the coarse grid
+    run2 = Store(tmp_path / "runs.sqlite").get_run(2)
+    assert run2["status"] == "finished" and "refined from run 1" in run2["name"]
+    assert top  # the coarse run had results to narrow around
+    assert main(["run", "--refine", "9", "--store", store]) == 2
+    assert capsys.readouterr().err.startswith("error: no run 9")
+    assert main(["run", "knn.toml", "--refine", "1", "--store", store]) == 2
+
+
+def test_refine_refuses_an_unfinished_run():
+    from tuidl.experiment.refine import refined_spec
+
+    run = {"id": 4, "status": "interrupted", "spec_toml": KNN_GRID, "trials": []}
+    with pytest.raises(TuidlError, match=r"^run 4 is interrupted; --refine .*--resume 4"):
+        refined_spec(run)

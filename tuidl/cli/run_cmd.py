@@ -53,6 +53,13 @@ def add_parser(subparsers) -> None:
         "(repeatable; preprocess steps are numbered from 1: preprocess.2.k)",
     )
     p.add_argument("--resume", type=int, metavar="RUN_ID", help="run what a stored run is missing")
+    p.add_argument(
+        "--refine",
+        type=int,
+        metavar="RUN_ID",
+        help="coarse to fine: write a spec whose ranges narrow around the best trials of a "
+        "finished run (run<ID>-refined.toml, here) and run it",
+    )
     p.add_argument("--seed", type=int, help="override the spec's seed")
     p.add_argument("--no-charts", action="store_true", help="print the table only")
     # --detach and --executor: detached and Dask runs (tuidl.cli.session_cmd)
@@ -78,12 +85,16 @@ def run(args) -> int:
 
     session_cmd.check_executor(getattr(args, "executor", None))  # before a run is stored
     runner.fold_memory_budget()  # a bad TUIDL_FOLD_MEMORY fails before a run is stored
+    refine = getattr(args, "refine", None)
     if args.resume is not None:
-        if args.spec or args.overrides or args.seed is not None:
+        if args.spec or args.overrides or args.seed is not None or refine is not None:
             raise TuidlError(
                 "--resume continues a stored run with its stored spec and seed; "
-                "do not give SPEC, --set or --seed with it"
+                "do not give SPEC, --set, --seed or --refine with it"
             )
+    elif refine is not None:
+        if args.spec:
+            raise TuidlError("--refine RUN_ID writes the spec it runs; do not give SPEC with it")
     elif not args.spec:
         raise TuidlError("give a SPEC file to run (or --resume RUN_ID); see `tuidl spec new`")
 
@@ -93,6 +104,12 @@ def run(args) -> int:
         run_id = args.resume
         store.get_run(run_id)  # an unknown id fails here, before anything else
     else:
+        if refine is not None:  # coarse to fine: the new spec is written, then run
+            from tuidl.experiment.refine import write_refined
+
+            _, path = write_refined(store.get_run(refine))
+            print(f"wrote the refined spec of run {refine} to {path}", file=sys.stderr)
+            args.spec = str(path)
         spec = load_spec(args.spec, args.overrides)
         if args.seed is not None:
             spec.seed = args.seed

@@ -122,7 +122,7 @@ def prune_reason(
     if diff <= 0 or p >= alpha:
         return ""
     return (
-        f"pruned after {len(pairs)} of {folds} folds: behind trial #{best + 1} by "
+        f"after {len(pairs)} of {folds} folds, behind trial #{best + 1} by "
         f"{diff:.4f} (corrected t-test p = {p:.3g} < {alpha:g})"
     )
 

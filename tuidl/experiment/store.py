@@ -16,7 +16,8 @@ The TUI starts a run by calling :meth:`Store.create_run` (status ``"queued"``) a
 ``tuidl run --resume ID --store PATH`` as a subprocess, following the store while it runs.
 
 Run statuses: ``queued``, ``running``, ``finished``, ``interrupted``, ``failed``.
-Trial and fold statuses: ``pending``, ``ok``, ``diverged``, ``failed``.
+Trial and fold statuses: ``pending``, ``ok``, ``diverged``, ``failed``; a trial may also be
+``pruned`` (stopped early by the fold rule or its searcher: the reason is its message).
 
 How it fails: a path that cannot be created or written, a file that is not a tuidl store,
 or one that fails SQLite's integrity check on open raises :class:`tuidl.TuidlError` naming

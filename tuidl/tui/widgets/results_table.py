@@ -264,7 +264,7 @@ class ResultsTable(Vertical):
 
 def _summary(view: RunView) -> Text:
     t = Text()
-    done = sum(1 for x in view.trials if x.status in ("ok", "diverged", "failed"))
+    done = sum(1 for x in view.trials if x.status in ("ok", "diverged", "failed", "pruned"))
     t.append(f"run {view.id} · {view.status} · {done}/{len(view.trials)} configs")
     if view.best_index is not None and view.best_index < len(view.trials):
         best = view.trials[view.best_index]
@@ -305,9 +305,15 @@ def _cell(text: str, best: bool) -> Text:
 
 
 def _status_cell(trial: TrialRow) -> Text:
-    style = {"diverged": "bold red", "failed": "bold red", "running": "bold", "pending": "dim"}
+    style = {
+        "diverged": "bold red",
+        "failed": "bold red",
+        "pruned": "yellow",  # stopped early on purpose: not an error, not a full result
+        "running": "bold",
+        "pending": "dim",
+    }
     label = trial.status
-    if trial.message and trial.status in ("diverged", "failed"):
+    if trial.message and trial.status in ("diverged", "failed", "pruned"):
         label += ": " + trial.message
     return Text(label[:48], style=style.get(trial.status, ""))
 
