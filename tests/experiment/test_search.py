@@ -428,3 +428,28 @@ def test_refine_refuses_an_unfinished_run():
     run = {"id": 4, "status": "interrupted", "spec_toml": KNN_GRID, "trials": []}
     with pytest.raises(TuidlError, match=r"^run 4 is interrupted; --refine .*--resume 4"):
         refined_spec(run)
+
+
+def test_spec_new_offers_a_search_that_checks_when_uncommented(capsys):
+    import re
+
+    from tuidl.cli.spec_cmd import template
+
+    text = template("digits")
+    assert "# [search]" in text and "# searchers: grid, random, halving" in text
+    on = re.sub(r'^# (\[search|method|trials|"training|"optimizer)', r"\1", text, flags=re.M)
+    spec = loads_spec(on)
+    assert spec.search.method == "random" and spec.search.params == {"trials": 20}
+    validate(spec, load_registry(entry_points=False))
+    assert loads_spec(spec.to_toml()).to_dict() == spec.to_dict()
+
+
+def test_spec_check_describes_the_search(tmp_path, capsys):
+    from tuidl.cli import main
+
+    path = tmp_path / "s.toml"
+    path.write_text(DIGITS_SEARCH.replace('"random"\ntrials = 4', '"halving"\nmin_budget = 0.5'))
+    assert main(["spec", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "halving search over optimizer.lr, model.reg: 27 configurations" in out
+    assert "rungs of 0.667, 2 epochs" in out

@@ -57,6 +57,16 @@ lr_decay = 0.95              # lr *= lr_decay after every epoch
 
 [cv.grid]                    # every combination is a trial; preprocess steps count from 1
 {grid}
+
+# Search beyond the grid (docs/experiments.md, "Search"): uncomment to sample instead of
+# trying every combination; the [cv.grid] lists join the space as choices.
+# searchers: {searchers}
+# [search]
+# method = "random"            # or "halving": successive halving over epochs or folds
+# trials = 20
+# [search.space]               # log_uniform, uniform, int (log = true), choice
+# "training.batch_size" = {{int = [50, 400], log = true}}
+# "optimizer.lr_decay" = {{uniform = [0.9, 1.0]}}
 """
 
 _DATASETS = {
@@ -102,6 +112,7 @@ def template(dataset: str = "digits", file: str = "experiment.toml") -> str:
             ("losses", "loss"),
             ("initializers", "initializer"),
             ("optimizers", "optimizer"),
+            ("searchers", "searcher"),
         )
     }
     from tuidl.experiment.spec_steps import STEPS_MARKER
@@ -177,8 +188,11 @@ def check(args) -> int:
     p = plan(spec.cv.grid, spec.cv.method, spec.cv.folds)
     scheme = f"{p.num_folds}-fold CV" if spec.cv.method == "kfold" else "holdout"
     steps = " -> ".join(s.name for s in normalized.preprocess) or "no preprocessing"
-    print(
-        f"ok: {normalized.model.name} on {normalized.dataset.name} ({steps}); "
-        f"{len(p.trials)} trial(s) x {scheme} = {p.num_tasks} fits, then 1 retrain"
-    )
+    work = f"{len(p.trials)} trial(s) x {scheme} = {p.num_tasks} fits"
+    if spec.search is not None:  # a searcher plans the trials (tuidl.experiment.scheduler)
+        from tuidl.experiment.scheduler import describe
+
+        work = describe(normalized, get_registry())
+    what = f"{normalized.model.name} on {normalized.dataset.name} ({steps})"
+    print(f"ok: {what}; {work}, then 1 retrain")
     return 0

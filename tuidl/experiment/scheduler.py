@@ -96,6 +96,31 @@ def check_search(spec: Any, registry: Any) -> None:
         raise TuidlError(text if text.startswith("search") else f"search: {text}") from None
 
 
+def describe(spec: Any, registry: Any) -> str:
+    """A validated spec's search in words, for ``spec check``: the grid's trial count, or
+    the searcher and its plan (its optional ``describe()``, else its params)."""
+    from tuidl.experiment.grid import num_folds
+
+    folds = num_folds(spec.cv.method, spec.cv.folds)
+    scheme = f"{folds}-fold CV" if spec.cv.method == "kfold" else "holdout"
+    comp, searcher = make_searcher(spec, registry)
+    problem = search_problem(spec, registry, seed=spec.seed)
+    searcher.setup(problem)
+    if comp.key == DEFAULT_METHOD:
+        n = 1
+        for d in problem.space:
+            n *= len(d.values)
+        return f"{n} trial(s) x {scheme} = {n * folds} fits"
+    how = getattr(searcher, "describe", None)
+    if callable(how):
+        text = str(how())
+    else:
+        params = comp.resolve(spec.search.params if spec.search else {})
+        text = ", ".join(f"{k} = {v}" for k, v in params.items()) or "its defaults"
+    keys = ", ".join(d.key for d in problem.space) or "nothing"
+    return f"{comp.key} search over {keys}: {text}; {scheme}"
+
+
 def prune_reason(
     scores: list[float | None],
     best_scores: list[float | None],

@@ -139,6 +139,14 @@ class HalvingSearcher:
         for told in problem.history:
             self._replay(told)
 
+    def describe(self) -> str:
+        """The plan in words, for ``spec check`` (after :meth:`setup`)."""
+        unit = self.resource_kind
+        rungs = ", ".join(f"{b:.3g}" for b in self.budgets)
+        return (
+            f"{self.trials} configurations, rungs of {rungs} {unit} (keep the top 1/{self.eta:g})"
+        )
+
     # -- budgets ------------------------------------------------------------------------------
 
     def _budget(self, rung: int) -> Budget:
