@@ -208,3 +208,21 @@ async def test_health_pane_draws_the_run_and_says_what_is_wrong(registry, store_
         assert "⚠ updates are 4e-01 of the weights in W1" in text
         assert "80% of the ReLUs in h1" in text
         assert "updates/weights · config 1, fold 1" in text  # the chart drew
+
+
+async def test_a_long_failure_message_wraps_instead_of_being_cut(registry, store_path):
+    from tuidl.tui.backend import RunView
+
+    tail = "and says what to do: set loss.name to softmax, svm or squared_hinge"
+    message = (
+        "loss attributes expects multi-label targets but dataset digits has class labels " + tail
+    )
+    view = RunView("3", "failed", {"cv": {}}, message=message)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show_run(view)
+        app.action_tab("run")
+        await pilot.pause(0.3)
+        flat = " ".join(screen_text(app).split())
+        assert "set loss.name to softmax, svm or squared_hinge" in flat

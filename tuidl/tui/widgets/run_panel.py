@@ -29,7 +29,7 @@ class RunPanel(Vertical):
     RunPanel #progress { width: 1fr; }
     RunPanel #progress Bar { width: 1fr; }
     RunPanel #eta { width: auto; min-width: 16; padding-left: 1; }
-    RunPanel #run-status { height: 1; color: $text-muted; }
+    RunPanel #run-status { height: auto; max-height: 4; color: $text-muted; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
