@@ -369,6 +369,18 @@ async def test_a_fresh_window_follows_and_cancels_a_run_it_did_not_start(store_p
             proc.kill()
 
 
+async def test_an_open_window_picks_up_a_run_started_elsewhere(store_path, registry):
+    """While no run goes on in it, a window looks for one started elsewhere (tuidl run,
+    another window) and follows it."""
+    app = WorkbenchApp(registry=registry, store_path=store_path, poll_seconds=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)
+        assert app.view is None
+        run_id = stored_run(store_path, app.doc.export(), done=1)
+        await wait_for(pilot, lambda: app.view is not None and app.view.id == str(run_id))
+        assert app.running and f"run {run_id} running 1/4" in status_bar(app)
+
+
 async def test_history_actions_follow_cancel_resume_retry(fake_backend):
     """Defect 8: History rows act on any run: x cancels, r resumes, R retries, f follows."""
     # the fake run advances one fit a poll: 7 polls (7 s) to the end, time enough to act

@@ -37,6 +37,7 @@ from tuidl.tui.widgets.section_list import SectionList
 POLL_SECONDS = 0.5
 WIDE = (150, 40)  # columns, rows from which the Run tab shows all charts at once
 TABS = ("pipeline", "run", "results", "history")
+WATCH_POLLS = 10  # while no run goes on here, look for one started elsewhere every 10 polls
 # History's actions on a stored run, whoever started it (tuidl.experiment.control)
 RUN_ACTIONS = ("follow", "cancel", "resume", "retry", "use")
 
@@ -132,6 +133,8 @@ class WorkbenchApp(App[None]):
             self.query_one(SectionList).focus()
         self._load_history()
         self._follow_newest()  # a run going on (started anywhere) shows on the Run tab
+        # and one started later elsewhere (tuidl run, another window) while none goes on here
+        self.set_interval(self.poll_seconds * WATCH_POLLS, self._watch_newest)
 
     def _install_doc(self, doc: SpecDoc) -> None:
         """The registry is loaded: show the pipeline (the first frame is long out by now)."""
@@ -544,7 +547,11 @@ class WorkbenchApp(App[None]):
     def _cancel_run(self, run_id: str) -> tuple[bool, str]:
         return self.backend.cancel(run_id)
 
-    @work(thread=True, group="newest", exit_on_error=False)
+    def _watch_newest(self) -> None:
+        if not self.running:
+            self._follow_newest()
+
+    @work(thread=True, exclusive=True, group="newest", exit_on_error=False)
     def _follow_newest(self) -> str | None:
         return self.backend.newest_active()
 
@@ -613,7 +620,7 @@ class WorkbenchApp(App[None]):
             self.notify(message, severity="information" if ok else "warning", timeout=6)
             self._poll()
         elif group == "newest":
-            if result is not None and self.run_id is None:
+            if result is not None and result != self.run_id and not self.running:
                 self.follow(result)
         elif group == "relaunch":
             action, run_id = result
