@@ -12,12 +12,14 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from tuidl.engine.gradcheck import numeric_gradient, rel_error, roundoff
 from tuidl.errors import TuidlError
+from tuidl.plugins.contract_search import check_searcher
 from tuidl.plugins.schema import Component
 
 # Max elementwise relative error of an analytic vs a centered-difference gradient (float64,
@@ -39,9 +41,19 @@ class Skipped(Exception):
     """The component could not be exercised here (e.g. its data files are absent)."""
 
 
-def expect(ok: bool, check: str, reason: str) -> None:
+def expect(ok: object, check: str, reason: str) -> None:
+    """Fail ``check`` with ``reason`` unless ``ok`` is truthy (numpy bools included)."""
     if not ok:
         raise ContractFailure(check, reason)
+
+
+def _loss_value(loss: Any, scores: np.ndarray, y: np.ndarray) -> float:
+    return float(loss(scores, y)[0])
+
+
+def _model_loss(model: Any, X: np.ndarray, y: np.ndarray, _param: np.ndarray) -> float:
+    # the parameter is perturbed in place; the model reads it itself
+    return float(model.loss(X, y)[0])
 
 
 def build(component: Component, **override: Any) -> Any:
@@ -102,7 +114,7 @@ def check_loss(component: Component, rng: np.random.Generator) -> list[str]:
         scores = rng.normal(scale=2.0, size=(n, k))
         y = labels(rng)
         value, analytic = loss(scores, y)
-        numeric = numeric_gradient(lambda s, y=y: loss(s, y)[0], scores)
+        numeric = numeric_gradient(partial(_loss_value, loss, y=y), scores)
         errors.append(rel_error(analytic, numeric, atol=roundoff(value)))
         if errors[-1] < GRAD_TOL:
             break
@@ -390,7 +402,7 @@ def _check_learnable(component: Component, rng: np.random.Generator) -> list[str
             for key, p in params.items():
                 value, grads_g = model.loss(Xg, yg)
                 analytic = grads_g[key].copy()
-                numeric = numeric_gradient(lambda _p, Xg=Xg, yg=yg: model.loss(Xg, yg)[0], p)
+                numeric = numeric_gradient(partial(_model_loss, model, Xg, yg), p)
                 worst[key] = rel_error(analytic, numeric, atol=roundoff(value))
             if max(worst.values()) < GRAD_TOL:
                 break
@@ -528,7 +540,8 @@ def check_dataset(component: Component, rng: np.random.Generator) -> list[str]:
         )
     shape = tuple(getattr(data, "image_shape", X.shape[1:]))
     expect(shape == X.shape[1:], "image_shape", f"image_shape {shape} vs rows {X.shape[1:]}")
-    Xt, yt = getattr(data, "X_test", None), getattr(data, "y_test", None)
+    Xt: Any = getattr(data, "X_test", None)
+    yt: Any = getattr(data, "y_test", None)
     expect((Xt is None) == (yt is None), "test part", "X_test and y_test must both be set or None")
     if Xt is not None:
         expect(
@@ -558,4 +571,5 @@ CHECKS: dict[str, Callable[[Component, np.random.Generator], list[str]]] = {
     "initializer": check_initializer,
     "optimizer": check_optimizer,
     "dataset": check_dataset,
+    "searcher": check_searcher,
 }
