@@ -212,3 +212,21 @@ def test_missing_distributed_says_which_extra_to_install(monkeypatch, tmp_path, 
     argv = ["run", str(spec), "--executor", "tcp://127.0.0.1:8786", "--store", str(tmp_path / "s")]
     assert main(argv) == 2
     assert "pip install 'tuidl[dask]'" in capsys.readouterr().err
+
+
+def test_a_random_search_runs_on_the_cluster_as_it_does_here(cluster, tmp_path):
+    """Trials a searcher creates during the run reach the Dask workers (a unit carries its
+    trial's params), and the results equal a serial run's."""
+    c, _ = cluster
+    text = spec_text().split("[cv.grid]")[0] + (
+        '[search]\nmethod = "random"\ntrials = 3\n[search.space]\n'
+        '"optimizer.lr" = {log_uniform = [1e-4, 1e-2]}\n'
+    )
+    with Store(tmp_path / "serial.sqlite") as store:
+        ref = summary(store, run_spec(loads_spec(text), store, workers=1).run_id)
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_id = store.create_run(loads_spec(text))
+        assert resume_on_dask(c.scheduler_address, run_id, store).status == "finished"
+        got = summary(store, run_id)
+    assert [t["params"] for t in got["trials"]] == [t["params"] for t in ref["trials"]]
+    assert _scores(got) == _scores(ref)

@@ -6,7 +6,7 @@ import pytest
 from exp_helpers import blobs_spec, registry
 
 from tuidl.errors import TuidlError
-from tuidl.experiment.runner import resume, run_spec
+from tuidl.experiment.runner import resume, run_spec, summary
 from tuidl.experiment.scheduler import prune_reason
 from tuidl.experiment.space import dimensions, refine
 from tuidl.experiment.spec import Spec, loads_spec
@@ -300,6 +300,9 @@ def test_fold_pruning_marks_hopeless_trials(tmp_path, reg):
     assert pruned, [t["fold_scores"] for t in trials]
     for t in pruned:
         assert "corrected t-test" in t["message"] and t["fold_scores"][-1] is None
+    shown = summary(store, out.run_id)["trials"]  # what --json writes
+    assert {t["status"] for t in shown} >= {"ok", "pruned"}
+    assert all(t["message"] for t in shown if t["status"] == "pruned")
 
 
 def test_prune_is_off_by_default_and_the_grid_is_unchanged(tmp_path, reg):
@@ -453,3 +456,28 @@ def test_spec_check_describes_the_search(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "halving search over optimizer.lr, model.reg: 27 configurations" in out
     assert "rungs of 0.667, 2 epochs" in out
+
+
+def test_the_workbench_form_takes_a_range_and_saves_a_search():
+    from tuidl.experiment.spec_schema import SETTINGS
+    from tuidl.tui.specdoc import SpecDoc
+
+    reg = load_registry(entry_points=False)
+    doc = SpecDoc.default(reg, SETTINGS)
+    doc.set_component("model", "linear")
+    assert doc.edit("optimizer", "lr", "log 1e-5..1e-2", grid=True) == [1e-5, 1e-2]
+    assert doc.edit("training", "batch_size", "32..256", grid=True) == [32, 256]
+    assert doc.grid_text("optimizer", "lr") == "log 1e-05..0.01"
+    assert doc.grid_points() == 20  # a range makes the search random, 20 trials
+    with pytest.raises(TuidlError, match=r"^search\.space\.optimizer\.lr: uniform: low"):
+        doc.edit("optimizer", "lr", "1e-2..1e-5", grid=True)
+    assert "optimizer.lr" in doc.errors()
+    doc.edit("optimizer", "lr", "log 1e-5..1e-2", grid=True)
+    spec = validate(Spec.from_dict(doc.export()), reg)
+    assert spec.search.method == "random"
+    assert spec.search.space == {
+        "optimizer.lr": {"log_uniform": [1e-5, 1e-2]},
+        "training.batch_size": {"int": [32, 256]},
+    }
+    doc.edit("optimizer", "lr", "1e-3, 1e-2", grid=True)  # a list replaces the range
+    assert "optimizer.lr" not in doc.space and doc.grid["optimizer.lr"] == [1e-3, 1e-2]

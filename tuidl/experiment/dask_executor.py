@@ -298,7 +298,10 @@ class _DaskExecution(_Execution):
         self.client = client
 
     def _executor(self, context: Context, data: Data, worker: Worker) -> Any:
-        return DaskExecutor(self.client, context, data)
+        executor = DaskExecutor(self.client, context, data)
+        # a searcher is asked for as many trials as the cluster runs at once
+        self.slots = max(getattr(self, "slots", 1), executor.workers)
+        return executor
 
 
 def resume_on_dask(

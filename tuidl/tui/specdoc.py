@@ -325,6 +325,9 @@ class SpecDoc:
         """
         key = self.grid_key(section, name)
         is_list = name != "name" and self._param(section, name).type == "list"
+        if isinstance(text, str) and ".." in text and not is_list and name != "name":
+            return self._set_range(section, name, text)
+        self.space.pop(key, None)  # a list replaces a range
         if isinstance(text, str):
             items = _split_list_values(text) if is_list else _split_values(text)
         else:
@@ -348,7 +351,48 @@ class SpecDoc:
         self.grid[key] = values
         return values
 
+    @property
+    def space(self) -> dict[str, Any]:
+        """``[search.space]``: the searched ranges (key -> distribution table)."""
+        search = self.data.get("search")
+        return search.get("space", {}) if isinstance(search, dict) else {}
+
+    def _set_range(self, section: str, name: str, text: str) -> list[Any]:
+        """A range typed in a search box: ``1e-5..1e-2`` (uniform; integers for an int
+        param) or ``log 1e-5..1e-2`` (log scale). Both ends are checked against the param;
+        the range goes to ``[search.space]`` and, when the search was the grid (which takes
+        lists only), the searcher becomes ``random`` (20 trials). Returns ``[low, high]``."""
+        from tuidl.experiment.space import parse_dimension
+
+        key = self.grid_key(section, name)
+        param = self._param(section, name)
+        if param.type not in ("int", "float"):
+            raise TuidlError(f"{key}: a range needs a number param; {name!r} is a {param.type}")
+        body = text.strip()
+        log = body.lower().startswith("log ")
+        lo_text, _, hi_text = body[4:].strip().partition("..") if log else body.partition("..")
+        lo = param.validate(lo_text.strip(), self.owner(section))
+        hi = param.validate(hi_text.strip(), self.owner(section))
+        if param.type == "int":
+            value: dict[str, Any] = {"int": [lo, hi], **({"log": True} if log else {})}
+        else:
+            value = {"log_uniform" if log else "uniform": [lo, hi]}
+        parse_dimension(key, value)  # low < high, log of positive numbers
+        search = self.data.setdefault("search", {})
+        if search.get("method", "grid") == "grid":
+            search["method"] = "random"
+            search.setdefault("trials", 20)
+        search.setdefault("space", {})[key] = value
+        self.grid.pop(key, None)
+        return [lo, hi]
+
     def grid_text(self, section: str, name: str) -> str:
+        rng = self.space.get(self.grid_key(section, name))
+        if isinstance(rng, dict):  # a range: shown as it is typed
+            kind = next(k for k in rng if k != "log")
+            lo, hi = rng[kind]
+            log = kind == "log_uniform" or rng.get("log", False)
+            return f"{'log ' if log else ''}{_fmt(lo)}..{_fmt(hi)}"
         values = self.grid.get(self.grid_key(section, name))
         if not values:
             return ""
@@ -357,7 +401,16 @@ class SpecDoc:
         return ", ".join(_fmt(v) for v in values)
 
     def grid_points(self) -> int:
-        """How many configurations the grid makes (1 without a grid)."""
+        """How many configurations the grid makes (1 without a grid); for another searcher
+        (``[search] method``), the configurations it samples (its ``trials``)."""
+        search = self.data.get("search")
+        method = search.get("method", "grid") if isinstance(search, dict) else "grid"
+        if method != "grid":
+            trials = search.get("trials")
+            if trials is None:
+                with contextlib.suppress(TuidlError):
+                    trials = self.registry.get("searcher", method).defaults().get("trials")
+            return int(trials) if isinstance(trials, int) else 1
         return math.prod(max(len(values), 1) for values in self.grid.values())
 
     def grid_combinations(self) -> list[dict[str, Any]]:

@@ -210,12 +210,22 @@ class PipelinePanel(Horizontal):
         doc = self.doc
         t = Text()
         t.append("Search grid ", style="bold")
-        t.append("(type values in any number or choice field's 'search' box)\n", style="dim")
-        if not doc.grid:
+        t.append(
+            "(type values in any number or choice field's 'search' box; a range: "
+            "1e-5..1e-2 or log 1e-5..1e-2)\n",
+            style="dim",
+        )
+        if not doc.grid and not doc.space:
             t.append("  no grid: one configuration\n")
         for key, values in doc.grid.items():
             t.append(f"  {key}", style="bold")
             t.append(" = " + format_value(values) + "\n")
+        for key, rng in doc.space.items():  # ranges ("log 1e-5..1e-2" in a search box)
+            t.append(f"  {key}", style="bold")
+            t.append(" ~ " + format_value(rng) + "\n")
+        search = doc.data.get("search") or {}
+        if search.get("method", "grid") != "grid":
+            t.append(f"  searcher {search['method']}: sampled configurations\n")
         points, folds = doc.grid_points(), doc.folds()
         t.append(f"{points} configuration{'s' if points != 1 else ''} × {folds} fold")
         t.append(f"{'s' if folds != 1 else ''} = {points * folds} fits")
