@@ -148,6 +148,10 @@ def run_header(run: dict[str, Any]) -> str:
         f"run {run['id']}{name}: {spec['model']['name']} on {spec['dataset']['name']}, "
         f"{scheme}, {len(run['trials'])} trial(s), seed {run['seed']}, status {run['status']}"
     )
+    if run.get("tags"):
+        text += "\ntags: " + " ".join(f"#{t}" for t in run["tags"])
+    if run.get("note"):
+        text += f"\nnote: {run['note']}"
     if run.get("message"):
         text += f"\n{run['message']}"
     return text
