@@ -90,6 +90,8 @@ def test_tag_name_note_and_find_by_tag(env, capsys):
     assert tuidl(env, capsys, "runs", "untag", "2", "cifar")[1] == "run 2 tags: baseline\n"
     assert tuidl(env, capsys, "runs", "name", "2", "wide net")[1] == "run 2 name set\n"
     assert tuidl(env, capsys, "runs", "note", "2", "lr 1e-2 is best")[1] == "run 2 note set\n"
+    rc, out, _ = tuidl(env, capsys, "show", "2", "--no-charts")
+    assert "run 2 'wide net'" in out and "tags: #baseline\nnote: lr 1e-2 is best" in out
     rc, out, _ = tuidl(env, capsys, "runs", "--filter", "tag=baseline")
     assert rc == 0 and "wide net #baseline" in out and out.count("\n") == 3
     [row] = json.loads(tuidl(env, capsys, "runs", "-f", "name~WIDE", "--json")[1])

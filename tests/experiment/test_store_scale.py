@@ -170,8 +170,8 @@ def test_filter_and_sort_the_list(store):
 
 def test_deleting_runs_never_touches_another(store):
     keep = _finished_run(store, points=3000)
-    before = (store.get_run(keep), store.curves(keep, 0, 1, max_points=None))
     store.tag(keep, ["keep"])
+    before = (store.get_run(keep), store.curves(keep, 0, 1, max_points=None))
     gone = [_finished_run(store, points=3000) for _ in range(3)]
     store.tag(gone[0], ["keep"])
     size = store.size()["bytes"]

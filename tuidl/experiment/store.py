@@ -462,7 +462,7 @@ class Store(RunManagement):
     def get_run(self, run_id: int) -> dict[str, Any]:
         """One run with everything the views draw.
 
-        Keys: id, name, status, message, seed, created/started/finished, spec (dict),
+        Keys: id, name, note, tags, status, message, seed, created/started/finished, spec (dict),
         spec_toml, num_trials, num_folds, ``trials`` (each: index, params, status, message,
         mean, std, train_acc, fit_seconds, ``fold_scores`` (list by fold, ``None`` where not
         finished), ``folds`` (dicts)), ``best`` (the best ok trial: trial, params, mean, std;
@@ -472,6 +472,7 @@ class Store(RunManagement):
         """
         run = self._require(run_id)
         run["spec"] = json.loads(run.pop("spec_json"))
+        run["tags"] = self.tags(run_id)
         num_folds = run["num_folds"] or 0
         folds = self._query(
             "SELECT trial, fold, status, score, train_acc, fit_seconds, message FROM folds "
