@@ -18,7 +18,7 @@ FILTER_HELP = (
     "keep runs where KEY OP VALUE holds (repeatable, all must hold). OP: = != > >= < <= "
     "~ (contains); = takes alternatives a,b. KEY: id name note status seed tag best test "
     "folds created, a component (dataset model loss init optimizer), or any spec key "
-    "(optimizer.lr, model.hidden_dims, training.batch_size; a grid key matches any value "
+    "(optimizer.lr, model.hidden_sizes, training.batch_size; a grid key matches any value "
     "tried)"
 )
 

@@ -9,7 +9,7 @@ KEY is
   ``best`` (best mean CV accuracy), ``test`` (test accuracy), ``created``, ``folds``,
   ``text`` (any of name, note, tags, status, dataset, model);
 - a component section: ``dataset``, ``model``, ``loss``, ``init``, ``optimizer`` (its name);
-- any dotted spec key (``model.hidden_dims``, ``optimizer.lr``, ``training.batch_size``,
+- any dotted spec key (``model.hidden_sizes``, ``optimizer.lr``, ``training.batch_size``,
   ``split.num_training``). A key on the run's grid matches when any value tried matches,
   so ``optimizer.lr=1e-3`` finds runs that used that rate fixed or in their grid.
 
