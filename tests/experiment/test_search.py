@@ -481,3 +481,13 @@ def test_the_workbench_form_takes_a_range_and_saves_a_search():
     }
     doc.edit("optimizer", "lr", "1e-3, 1e-2", grid=True)  # a list replaces the range
     assert "optimizer.lr" not in doc.space and doc.grid["optimizer.lr"] == [1e-3, 1e-2]
+
+
+def test_views_show_the_searched_keys_and_a_rungs_epochs():
+    from tuidl.cli.report import grid_keys
+
+    run = {
+        "spec": {"cv": {"grid": {"model.k": [1]}}, "search": {"space": {"optimizer.lr": {}}}},
+        "trials": [{"params": {"model.k": 1, "optimizer.lr": 0.1, "training.epochs": 1.0}}],
+    }
+    assert grid_keys(run) == ["model.k", "optimizer.lr", "training.epochs"]

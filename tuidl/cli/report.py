@@ -42,7 +42,10 @@ def fmt_seconds(s: float | None) -> str:
 
 
 def grid_keys(run: dict[str, Any]) -> list[str]:
-    return list(run["spec"].get("cv", {}).get("grid", {}))
+    """The columns of the params: grid keys, searched keys, a rung's epochs."""
+    from tuidl.experiment.space import searched_keys
+
+    return searched_keys(run["spec"], [t["params"] for t in run.get("trials", [])])
 
 
 def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:

@@ -276,3 +276,17 @@ def with_tables(user_spec: Any, validated: Any) -> Any:
     if out.training is None and validated.training is not None:
         out.training = validated.training
     return out
+
+
+def searched_keys(spec: dict[str, Any], params: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """The keys a run's trials differ in, for the views' columns: the ``[cv.grid]`` keys,
+    then the ``[search.space]`` keys, in the order written, then any other key a trial's
+    ``params`` holds (a halving rung's ``training.epochs``). ``spec`` is the TOML-shaped
+    dict (a stored run's ``spec``)."""
+    keys = list(spec.get("cv", {}).get("grid", {}))
+    search = spec.get("search")
+    if isinstance(search, dict):
+        keys += [k for k in search.get("space", {}) if k not in keys]
+    for p in params:
+        keys += [k for k in p if k not in keys]
+    return keys

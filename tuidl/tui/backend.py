@@ -108,7 +108,9 @@ class RunView:
 
     @property
     def grid_keys(self) -> list[str]:
-        return list(self.spec.get("cv", {}).get("grid", {}))
+        from tuidl.experiment.space import searched_keys  # grid, searched and rung keys
+
+        return searched_keys(self.spec, [t.params for t in self.trials])
 
 
 @dataclass
