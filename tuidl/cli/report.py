@@ -64,13 +64,26 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join(out)
 
 
+def vs_best(run: dict[str, Any]) -> dict[int, str]:
+    """``{trial: "≈" | "<"}``: not significantly worse than the best, or worse (see
+    :mod:`tuidl.experiment.ranking`); trials without a test are left out."""
+    from tuidl.experiment.ranking import NEAR_MARK, for_run
+
+    comps = for_run(run["spec"], run["trials"])
+    return {i: NEAR_MARK if c.near_best else "<" for i, c in comps.items() if c.p is not None}
+
+
 def results_table(run: dict[str, Any]) -> str:
-    """One row per trial: its grid values, mean ± std, fold scores, train accuracy, fit
-    seconds and status; the best trial is marked with ``*``."""
+    """One row per trial: its grid values, mean ± std, whether it is worse than the best
+    (``≈``: not significantly, ``<``: yes), fold scores, train accuracy, fit seconds and
+    status; the best trial is marked with ``*``, the tested one (when ``cv.select``
+    picked another) with ``>``."""
     keys = grid_keys(run)
     best = run.get("best")
     best_index = best["trial"] if best else None
-    headers = ["", "#", *keys, "mean ± std", "folds", "train", "fit", "status"]
+    tested = (run.get("test") or {}).get("best_trial")
+    marks = vs_best(run)
+    headers = ["", "#", *keys, "mean ± std", "vs best", "folds", "train", "fit", "status"]
     rows = []
     for t in run["trials"]:
         mean = (
@@ -82,17 +95,18 @@ def results_table(run: dict[str, Any]) -> str:
         status = t["status"] if not t["message"] else f"{t['status']}: {t['message']}"
         rows.append(
             [
-                "*" if t["index"] == best_index else "",
+                "*" if t["index"] == best_index else (">" if t["index"] == tested else ""),
                 str(t["index"] + 1),
                 *(fmt_value(t["params"].get(k)) for k in keys),
                 mean,
+                marks.get(t["index"], ""),
                 folds,
                 fmt_acc(t["train_acc"]),
                 fmt_seconds(t["fit_seconds"]),
                 status,
             ]
         )
-    right = {1, *range(2 + len(keys), 6 + len(keys))}
+    right = {1, 2 + len(keys), *range(4 + len(keys), 7 + len(keys))}
     return _table(headers, rows, right)
 
 
@@ -111,11 +125,39 @@ def best_text(run: dict[str, Any]) -> str:
             + (f" ({params})" if params else "")
             + f", mean CV accuracy {best['mean']:.4f} ± {best['std']:.4f}"
         )
+    marks = vs_best(run)
+    near = sum(1 for m in marks.values() if m != "<")
+    if best is not None and len(marks) > 1:
+        kfold = run["spec"].get("cv", {}).get("method") == "kfold"
+        how = (
+            "corrected resampled t-test, which allows for the folds' shared training rows"
+            if kfold
+            else "binomial test on the validation rows"
+        )
+        lines.append(
+            f"≈ best: {near} of {len(marks)} configs are not significantly worse than the "
+            f"best ({how}, one-sided at 0.05)"
+        )
     test = run.get("test")
+    tested = (test or {}).get("best_trial")
+    if best is not None and tested is not None and tested != best["trial"]:
+        select = run["spec"].get("cv", {}).get("select", "best")
+        lines.append(
+            f"tested: config {config_label(tested)} (cv.select = {select}: the simplest "
+            "config within one corrected standard error of the best)"
+        )
+    what = "the retrained best"
+    if tested is not None:
+        from tuidl.experiment.refit import stored_mode
+
+        who = "best" if best is not None and tested == best["trial"] else "selected"
+        if stored_mode(run["spec"]) == "reuse":
+            what = f"the {who} config's holdout model (reused, no second training)"
+        else:
+            what = f"the retrained {who} config"
     if test is not None and test["test_accuracy"] is not None:
         lines.append(
-            f"test accuracy of the retrained best: {test['test_accuracy']:.4f} "
-            f"on {test['num_test']} test rows"
+            f"test accuracy of {what}: {test['test_accuracy']:.4f} on {test['num_test']} test rows"
         )
     elif test is not None:
         lines.append("test accuracy: no test rows (split.num_test = 0)")

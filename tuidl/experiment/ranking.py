@@ -260,3 +260,17 @@ def marks(
     (the best included), what the tables show next to the mean."""
     comps = compare(trials, method=method, folds=folds, num_validation=num_validation)
     return {i: NEAR_MARK for i, c in comps.items() if c.near_best}
+
+
+def for_run(spec: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) -> dict[int, Comparison]:
+    """:func:`compare` for a stored run: ``spec`` is its TOML-shaped dict (``run["spec"]``:
+    cv.method, cv.folds, split.num_validation), ``trials`` its trial dicts. What the
+    views (``tuidl show``, ``--json``, the workbench's Results) mark with ≈."""
+    cv = spec.get("cv", {}) or {}
+    method = cv.get("method", "kfold")
+    return compare(
+        trials,
+        method=method,
+        folds=int(cv.get("folds", 5) or 5) if method == "kfold" else 1,
+        num_validation=int((spec.get("split", {}) or {}).get("num_validation", 0) or 0),
+    )

@@ -35,12 +35,25 @@ import numpy as np
 _SEP = "::"
 
 
-def mode(spec: Any) -> str:
-    """``"reuse"`` or ``"retrain"``: ``cv.refit``, with ``auto`` resolved by ``cv.method``."""
-    refit = getattr(spec.cv, "refit", "auto")
+def resolve(refit: str, method: str) -> str:
+    """``"reuse"`` or ``"retrain"``: a ``cv.refit`` value, ``auto`` resolved by ``method``."""
     if refit == "auto":
-        return "reuse" if spec.cv.method == "holdout" else "retrain"
+        return "reuse" if method == "holdout" else "retrain"
     return refit
+
+
+def mode(spec: Any) -> str:
+    """:func:`resolve` for a spec's ``cv.refit`` and ``cv.method``."""
+    return resolve(getattr(spec.cv, "refit", "auto"), spec.cv.method)
+
+
+def stored_mode(spec: dict[str, Any]) -> str:
+    """How a stored run's tested model came about, from its TOML-shaped spec dict
+    (``run["spec"]``); a run stored before ``cv.refit`` existed was retrained."""
+    cv = spec.get("cv", {}) or {}
+    if "refit" not in cv:
+        return "retrain"
+    return resolve(str(cv["refit"]), str(cv.get("method", "kfold")))
 
 
 def path(folder: str | Path, trial: int) -> Path:

@@ -538,10 +538,14 @@ def _without_k(spec: Spec) -> str:
 def summary(store: Store, run_id: int) -> dict[str, Any]:
     """The ``--json`` shape: ``{run_id, status, trials: [{params, fold_scores, mean, std,
     fit_seconds, status}], best: {params, mean, std}, test_accuracy, test_metrics}``;
-    ``test_metrics`` holds the per-attribute metrics of a multi-label run, else None."""
+    ``test_metrics`` holds the per-attribute metrics of a multi-label run, else None.
+    Each trial's ``vs_best`` is its comparison with the best (``near_best``, ``p``,
+    ``diff``, ``se``; see :mod:`tuidl.experiment.ranking`), ``None`` for a trial that is
+    not ok; ``tested`` names the trial whose model was tested and how (``refit``)."""
     run = store.get_run(run_id)
     best = run["best"]
     test = run["test"]
+    comps = ranking.for_run(run["spec"], run["trials"])
     return {
         "run_id": run_id,
         "status": run["status"],
@@ -555,6 +559,7 @@ def summary(store: Store, run_id: int) -> dict[str, Any]:
                 "fit_seconds": t["fit_seconds"],
                 "status": t["status"],
                 "message": t["message"],
+                "vs_best": comps[t["index"]].to_dict() if t["index"] in comps else None,
             }
             for t in run["trials"]
         ],
@@ -566,6 +571,9 @@ def summary(store: Store, run_id: int) -> dict[str, Any]:
             "mean": best["mean"],
             "std": best["std"],
         },
+        "tested": None
+        if not test
+        else {"trial": test["best_trial"], "refit": refit.stored_mode(run["spec"])},
         "test_accuracy": test["test_accuracy"] if test else None,
         "test_metrics": test.get("metrics") if test else None,
     }

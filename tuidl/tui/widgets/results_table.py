@@ -3,6 +3,8 @@
 Columns: the grid values, mean ± std of the fold scores, every fold score, train accuracy, time
 and status. Diverged or failed configurations say so, and the selected row's message is shown
 in full under the table. The summary line on top has the best and its test accuracy.
+The best is marked ★, and every configuration that is not significantly worse than it ≈
+(:mod:`tuidl.experiment.ranking`: a test that allows for overlapping training folds).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from tuidl.experiment.refit import stored_mode
 from tuidl.tui.backend import RunView, TrialRow
 
 MAX_HZ = 1.0
@@ -115,7 +118,8 @@ class ResultsTable(Vertical):
         columns = ["#", *[_short(k) for k in keys], *FIXED_COLUMNS]
         table = self.query_one(DataTable)
         selected = self._selected_index()
-        rows = {str(t.index): self._cells(t, view) for t in view.trials}
+        marks = _near_best(view)
+        rows = {str(t.index): self._cells(t, view, marks) for t in view.trials}
         order = [str(t.index) for t in self._sorted(view.trials)]
         same_rows = columns == self._columns and list(self._rows) == sorted(rows, key=int)
         if same_rows and order == self._order:
@@ -146,9 +150,10 @@ class ResultsTable(Vertical):
                 table.move_cursor(row=table.get_row_index(str(selected)))
         self._show_detail()
 
-    def _cells(self, trial: TrialRow, view: RunView) -> list[Text]:
+    def _cells(self, trial: TrialRow, view: RunView, marks: set[int] | None = None) -> list[Text]:
         best = trial.index == view.best_index
-        cells = [_cell(f"{trial.index + 1}{' ★' if best else ''}", best)]
+        mark = " ★" if best else (" ≈" if trial.index in (marks or ()) else "")
+        cells = [_cell(f"{trial.index + 1}{mark}", best)]
         cells += [_cell(_fmt(trial.params.get(k)), best) for k in view.grid_keys]
         cells += [
             _cell(_mean_std(trial), best),
@@ -271,11 +276,38 @@ def _summary(view: RunView) -> Text:
         params = ", ".join(f"{_short(k)}={_fmt(v)}" for k, v in best.params.items())
         t.append("\nbest ★ ", style="bold")
         t.append(f"{params or 'the spec'}: {_mean_std(best)}", style="bold")
+    near = _near_best(view)
+    if len(near) > 1:
+        t.append(f" · {len(near) - 1} more ≈ best")
     if view.test_accuracy is not None:
         # short: at 80 columns the long params of a grid point already fill the line
-        t.append(" · retrained, test acc ")
+        reused = stored_mode(view.spec or {}) == "reuse"
+        t.append(" · holdout model, test acc " if reused else " · retrained, test acc ")
         t.append(f"{view.test_accuracy:.4f}", style="bold green")
     return t
+
+
+def _near_best(view: RunView) -> set[int]:
+    """The trials not significantly worse than the best (the best included), by the one
+    rule the CLI's table and ``--json`` use too."""
+    from tuidl.experiment.ranking import for_run
+
+    trials = [
+        {
+            "index": t.index,
+            "params": t.params,
+            "status": t.status,
+            "mean": t.mean,
+            "std": t.std,
+            "fold_scores": t.fold_scores,
+        }
+        for t in view.trials
+    ]
+    try:
+        comps = for_run(view.spec or {}, trials)
+    except Exception:  # a spec the views cannot read: no marks rather than no table
+        return set()
+    return {i for i, c in comps.items() if c.near_best}
 
 
 def _attributes(view: RunView) -> Text | None:
