@@ -112,3 +112,21 @@ async def test_compare_three_marked_runs(store_path, registry):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, CompareScreen)
+
+
+def test_setting_tags_with_a_bad_one_changes_nothing(store_path, registry):
+    import pytest
+
+    from tuidl.errors import TuidlError
+    from tuidl.tui.backend import Backend
+
+    app = WorkbenchApp(registry=registry, store_path=store_path)
+    [run_id] = _runs(app, store_path, n=1)
+    backend = Backend(store_path, registry)
+    assert backend.set_tags(run_id, ["a", "b"]) == ["a", "b"]
+    with pytest.raises(TuidlError, match="tag 'no good' is not allowed"):
+        backend.set_tags(run_id, ["a", "no good"])
+    assert backend.list_runs()[0].tags == ("a", "b")
+    assert backend.set_tags(run_id, ["b", "c"]) == ["b", "c"]
+    [row] = backend.list_runs("tag=c")
+    assert row.tags == ("b", "c")

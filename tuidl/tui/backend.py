@@ -360,11 +360,12 @@ class Backend:
             store.set_note(int(run_id), note)
 
     def set_tags(self, run_id: str, tags: list[str]) -> list[str]:
-        """Make the run's tags exactly ``tags``; returns them."""
+        """Make the run's tags exactly ``tags``; returns them. A bad tag changes nothing
+        (the new tags are checked and added before the old ones go)."""
         with self._store() as store:
             old = set(store.tags(int(run_id)))
-            store.tag(int(run_id), sorted(old - set(tags)), remove=True)
-            return store.tag(int(run_id), [t for t in tags if t not in old])
+            store.tag(int(run_id), [t for t in tags if t not in old])
+            return store.tag(int(run_id), sorted(old - set(tags)), remove=True)
 
     def compare_runs(self, run_ids: list[str]) -> dict[str, Any]:
         """Several runs side by side (:func:`tuidl.experiment.store_export.compare_runs`)."""

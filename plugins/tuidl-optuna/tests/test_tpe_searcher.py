@@ -184,16 +184,18 @@ def test_resume_replays_the_history_and_continues_numbering(make):
     history[4] = Told(4, history[4].params, history[4].budget, "diverged", (None,) * 3, None)
     searcher = make(trials=8, startup=3)
     searcher.setup(SearchProblem(SPACE, 5, folds=3, history=tuple(history)))
-    # the pending trial is the runner's to finish; the searcher accepts its result
-    searcher.tell(told(5, first[5], [0.7, 0.7, 0.7], folds=3))
     asks = searcher.ask(5)
-    assert len(asks) == 2  # 6 of 8 trials exist
-    for a in asks:
-        assert all(SPACE[i].contains(a.params[SPACE[i].key]) for i in range(4))
+    # first the unfinished trial, continued to the full budget; then 2 new (6 of 8 exist)
+    assert asks[0].trial == 5 and asks[0].budget == Budget(3, None)
+    assert asks[0].params == first[5].params
+    assert len(asks) == 3 and all(a.trial is None for a in asks[1:])
+    for a in asks[1:]:
+        assert all(dim.contains(a.params[dim.key]) for dim in SPACE)
+    searcher.tell(told(5, asks[0], [0.7, 0.7, 0.7], folds=3))
     assert searcher.ask(5) == []
     study = searcher._study
     states = [t.state.name for t in study.trials]
-    assert len(states) == 8 and states.count("RUNNING") == 2  # the two just asked
+    assert len(states) == 8 and states.count("RUNNING") == 2  # the two new ones
     assert study.trials[4].state.name == "COMPLETE" and study.trials[4].value == 0.0  # diverged
     assert study.trials[5].value == pytest.approx(0.7)  # the pending one, told after resume
 

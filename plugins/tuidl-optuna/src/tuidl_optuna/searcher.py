@@ -23,7 +23,8 @@ already scored plus those the trials in flight may still score, plus a full tria
 Reproducibility: the sampler is seeded from ``seed`` (the run seed unless the ``seed`` param
 is set) and, on a resume, from the number of trials in the history, which is replayed into
 the study with ``study.add_trial`` (finished ones) or re-asked through
-``study.enqueue_trial`` (pending ones, which the runner finishes and tells later). With one
+``study.enqueue_trial`` (pending ones: the first ``ask`` continues them to the full budget,
+and their results are told as any other). With one
 worker a search is the same on every run with the same seed; with more, TPE sees results in
 the order they arrive (Optuna's ``constant_liar`` keeps parallel trials apart).
 
@@ -40,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from tuidl.errors import TuidlError
+from tuidl.plugins.search import Ask
 
 PRUNERS = ("median", "halving", "none")
 
@@ -88,6 +90,7 @@ class TPESearcher:
         self._space: dict[str, Any] = {}
         self._live: dict[int, Any] = {}  # tuidl trial number -> Optuna trial in flight
         self._issued = 0  # trials created, history included
+        self._todo: list[Any] = []  # continuations of a resumed run's unfinished trials
         self._folds_spent = 0  # folds scored by trials that are told
 
     # -- setup ---------------------------------------------------------------------------
@@ -130,9 +133,10 @@ class TPESearcher:
         if params is None:  # a value this space cannot hold: Optuna never sees the trial
             self._folds_spent += len(told.scores)
             return
-        if told.status == "pending":
+        if told.status == "pending":  # stopped mid-way: ask the runner to finish it
             self._study.enqueue_trial(params)
             self._live[told.trial] = self._study.ask(self._dists)
+            self._todo.append(Ask(told.params, self._problem.full, trial=told.trial))
             return
         self._folds_spent += len(told.scores)
         FrozenTrial = optuna.trial.create_trial
@@ -157,11 +161,10 @@ class TPESearcher:
     # -- the loop ------------------------------------------------------------------------
     def ask(self, n: int) -> list[Any]:
         """Up to ``n`` new trials on the full budget, while ``trials`` and ``max_folds``
-        allow; ``[]`` when the budget is spent (or waiting for trials in flight)."""
-        from tuidl.plugins.search import Ask
-
+        allow; ``[]`` when the budget is spent (or waiting for trials in flight). After a
+        resume, first the continuations of the stored trials that had not finished."""
         full = self._problem.full
-        out = []
+        out, self._todo = self._todo, []
         while len(out) < n and self._issued < self.trials and self._fits(full.folds):
             trial = self._study.ask(self._dists)
             number = self._issued
