@@ -249,10 +249,10 @@ def search_toml(work: Workload, searcher: str, budget: float) -> str:
     """The ``[search]`` tables for one searcher at ``budget`` epochs (over all folds).
 
     - random: as many full trials (every fold, every epoch) as fit.
-    - halving: on epochs, eta 3 from 1 epoch (1, 3, 9 epochs for 9): a configuration costs
-      ``folds`` epochs at the first rung, and at most a third of each rung goes on to an eta
-      times longer one, so n configurations cost at most ``3 * n * folds`` epochs (the
-      grid's 9-epoch fits: ``n * folds * (1 + 3/3 + 9/9)``).
+    - halving: on epochs, eta 3 from 1 epoch (1, 3, 9 epochs for 9). Synchronous halving
+      would cost ``n * folds * (1 + 3/3 + 9/9)`` epochs for n configurations; the
+      asynchronous one promotes a trial as soon as it is in the top third *so far*, which
+      promotes more (measured: about 1.3 times that), so n is sized at 0.7 of the nominal.
     - tpe: Optuna's TPE with its median pruner, capped at ``budget / epochs`` folds, pruned
       trials' folds included; 5 random startup trials (Optuna's default is 10, which would
       leave TPE almost nothing to model in budgets this small).
@@ -261,10 +261,8 @@ def search_toml(work: Workload, searcher: str, budget: float) -> str:
     if searcher == "random":
         params = f"trials = {int(budget // full)}"
     elif searcher == "halving":
-        rung_cost = work.folds * 3  # epochs per configuration over the three rungs
-        params = (
-            f'trials = {int(budget // rung_cost)}\neta = 3.0\nmin_budget = 1.0\nresource = "epochs"'
-        )
+        n = int(0.7 * budget / (work.folds * 3))  # 3: epochs per configuration, synchronous
+        params = f'trials = {n}\neta = 3.0\nmin_budget = 1.0\nresource = "epochs"'
     else:
         folds = int(budget // work.epochs)
         params = f'trials = 1000\nmax_folds = {folds}\nstartup = 5\npruner = "median"'
