@@ -6,8 +6,23 @@ from __future__ import annotations
 import pytest
 
 from tuidl.plugins.contract import check_component
+from tuidl.plugins.manager import load_registry
 from tuidl.plugins.schema import Component, Param
 from tuidl.plugins.search import Ask, Budget
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry(environ={"TUIDL_LOAD_PLUGINS": ""})
+
+
+@pytest.mark.parametrize("name", ["grid", "random", "halving"])
+def test_builtin_searchers_pass(registry, name):
+    result = check_component(registry.get("searcher", name), ranges=False)
+    assert result.status == "ok", result.reason
+    assert {"setup", "asks in the space", "budgets", "terminates", "deterministic"} <= set(
+        result.passed
+    )
 
 
 class _Counting:
