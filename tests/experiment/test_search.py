@@ -491,3 +491,10 @@ def test_views_show_the_searched_keys_and_a_rungs_epochs():
         "trials": [{"params": {"model.k": 1, "optimizer.lr": 0.1, "training.epochs": 1.0}}],
     }
     assert grid_keys(run) == ["model.k", "optimizer.lr", "training.epochs"]
+
+
+def test_halving_over_epochs_refuses_a_searched_epochs_key():
+    text = DIGITS_SEARCH.replace('"random"\ntrials = 4', '"halving"\nmin_budget = 0.5')
+    text += '"training.epochs" = {uniform = [1.0, 3.0]}\n'
+    with pytest.raises(TuidlError, match=r"^search\.space\.training\.epochs: halving sets"):
+        validate(loads_spec(text), load_registry(entry_points=False))

@@ -30,6 +30,7 @@ NAMES = {
     "initializer": "glorot",
     "optimizer": "clip_sgd",
     "dataset": "blobs",
+    "searcher": "lhs",
 }
 
 

@@ -10,6 +10,8 @@ Each kind's example is a small, working, textbook component: a real starting poi
 stub, and one whose contract tests (``tuidl plugins check``) pass.
 """
 
+from tuidl.plugins.scaffold_searcher import SEARCHER, SEARCHER_TESTS
+
 PYPROJECT = """\
 [build-system]
 requires = ["setuptools>=68"]
@@ -593,4 +595,5 @@ KIND_TEMPLATES = {
     "initializer": (INITIALIZER, INITIALIZER_TESTS),
     "optimizer": (OPTIMIZER, OPTIMIZER_TESTS),
     "dataset": (DATASET, DATASET_TESTS),
+    "searcher": (SEARCHER, SEARCHER_TESTS),  # in scaffold_searcher: this file is near its limit
 }

@@ -127,6 +127,11 @@ class HalvingSearcher:
                 "search.resource: epochs needs a learnable model trained in epochs "
                 '(training.epochs, not iterations); use resource = "folds"'
             )
+        if resource == "epochs" and any(d.key == "training.epochs" for d in problem.space):
+            raise TuidlError(
+                "search.space.training.epochs: halving sets each rung's epochs itself; "
+                'search another key, or use resource = "folds"'
+            )
         full = float(problem.epochs if resource == "epochs" else problem.folds)
         budgets = [full]
         while budgets[-1] / self.eta >= self.min_budget:
