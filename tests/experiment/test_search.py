@@ -498,3 +498,23 @@ def test_halving_over_epochs_refuses_a_searched_epochs_key():
     text += '"training.epochs" = {uniform = [1.0, 3.0]}\n'
     with pytest.raises(TuidlError, match=r"^search\.space\.training\.epochs: halving sets"):
         validate(loads_spec(text), load_registry(entry_points=False))
+
+
+def test_a_trials_mean_does_not_depend_on_the_order_its_folds_arrived():
+    """Folds of a continued or parallel trial arrive in any order; summed in arrival order,
+    two trials with the same fold scores got means a bit apart and the tie went wrong."""
+    from tuidl.experiment.bookkeeping import Bookkeeping
+    from tuidl.experiment.work import FoldResult
+
+    scores = [0.9333333333333333, 0.9666666666666667, 0.9833333333333333, 0.9666666666666667]
+    scores.append(0.9083333333333333)
+    means = []
+    for order in ((0, 1, 2, 3, 4), (0, 1, 2, 4, 3)):
+        book = Bookkeeping()
+        book.run_id = 1
+        book.store = type(
+            "S", (), {"finish_trial": lambda self, *a, **kw: means.append(kw["mean"])}
+        )()
+        book.results = {0: {f: FoldResult(0, f, "ok", scores[f]) for f in order}}
+        book._finish_trial(0, "ok", "")
+    assert means[0] == means[1]

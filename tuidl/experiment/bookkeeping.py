@@ -161,7 +161,9 @@ class Bookkeeping:
             self._report("cv", r)
 
     def _finish_trial(self, trial: int, status: str, message: str) -> None:
-        rs = [_as_dict(r) for r in self.results.get(trial, {}).values()]
+        # in fold order: folds arrive in any order (workers, a continued trial), and a mean
+        # summed in another order can differ in the last bit and break a tie differently
+        rs = [_as_dict(r) for _, r in sorted(self.results.get(trial, {}).items())]
         scores = [r["score"] for r in rs if r["status"] == "ok" and r["score"] is not None]
         train = [r["train_acc"] for r in rs if r["train_acc"] is not None]
         secs = [r["fit_seconds"] for r in rs if r["fit_seconds"] is not None]
