@@ -204,8 +204,9 @@ class PicturesScreen(ModalScreen[None]):
         if not ex.rows:
             body.update(Text(head + "no test row"))
             return
+        # the pictures' labels are the test-row numbers ("row 14")
         shown = f", the first {len(ex.rows)} shown" if ex.total > len(ex.rows) else ""
-        title = Text(head + f"{ex.total} test rows{shown} (labels: row numbers)")
+        title = Text(head + f"{ex.total} test rows{shown}")
         if run_pictures.image_shape(ex.image_shape) is None:
             body.update(Group(title, Text(f"rows {ex.rows}: the dataset's rows are no images")))
             return
