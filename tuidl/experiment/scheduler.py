@@ -283,10 +283,10 @@ class Scheduling(Bookkeeping):
                 )
             if self._ask_more(self.slots - self._in_flight()):
                 continue
-            if self._in_flight():
-                yield None
+            if self._in_flight() and not getattr(self.searcher, "exhausted", False):
+                yield None  # results may make the searcher ask for more
                 continue
-            return
+            return  # the executor finishes what is in flight
 
     def _in_flight(self) -> int:
         return sum(

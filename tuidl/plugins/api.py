@@ -306,6 +306,10 @@ class Searcher(Protocol):
       and told later). The searcher rebuilds its state from it (deterministic replay from
       the seed and the told results) and continues; it must not propose them again.
 
+    Optional: an ``exhausted`` attribute (or property) that turns true once ``ask`` will
+    never return anything again, whatever it is told (grid and random, once all is asked);
+    the runner then stops asking and finishes the trials in flight.
+
     The trials a searcher leaves below the full budget (fewer folds, fewer epochs) are
     marked ``pruned`` when the search ends; only full-budget trials compete for best.
     Optuna's ask-and-tell maps onto this directly (``study.ask()`` per Ask, ``study.tell``

@@ -55,6 +55,11 @@ class _Queue:
     def tell(self, result: Told) -> None:
         pass  # the list does not depend on results
 
+    @property
+    def exhausted(self) -> bool:
+        """Everything is asked: nothing a result says can add a trial."""
+        return not self.todo
+
 
 class GridSearcher(_Queue):
     """Every combination of the lists (``itertools.product`` in the order written, the last
@@ -98,6 +103,10 @@ class RandomSearcher(_Queue):
         out += [Ask(sample(self.problem, i), self.problem.full) for i in range(self.next, stop)]
         self.next = stop
         return out
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.todo and self.next >= self.trials
 
 
 class HalvingSearcher:
