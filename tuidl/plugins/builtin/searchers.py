@@ -141,7 +141,9 @@ class HalvingSearcher:
                 "search.space.training.epochs: halving sets each rung's epochs itself; "
                 'search another key, or use resource = "folds"'
             )
-        full = float(problem.epochs if resource == "epochs" else problem.folds)
+        full = float(
+            problem.folds if problem.epochs is None or resource == "folds" else problem.epochs
+        )
         budgets = [full]
         while budgets[-1] / self.eta >= self.min_budget:
             budgets.append(budgets[-1] / self.eta)
