@@ -518,3 +518,26 @@ def test_a_trials_mean_does_not_depend_on_the_order_its_folds_arrived():
         book.results = {0: {f: FoldResult(0, f, "ok", scores[f]) for f in order}}
         book._finish_trial(0, "ok", "")
     assert means[0] == means[1]
+
+
+def test_a_pruned_trial_stays_pruned_when_the_run_resumes(tmp_path, reg):
+    spec = blobs_spec(**{"cv.folds": 5, "cv.prune": True})
+    spec.cv.grid = {"optimizer.lr": [1e-1, 1e-6, 1e-7], "model.reg": [1e-4]}
+    reference = Store(tmp_path / "ref.sqlite")
+    want = _trials(reference, run_spec(spec, reference, registry=reg).run_id)
+    assert any(t["status"] == "pruned" for t in want)
+    store = Store(tmp_path / "runs.sqlite")
+    seen = []
+    out = run_spec(
+        spec,
+        store,
+        registry=reg,
+        progress=lambda p: p.last and seen.append(p.last),
+        cancel=lambda: len(seen) >= 9,
+    )
+    assert out.status == "interrupted"
+    assert resume(out.run_id, store, registry=reg).status == "finished"
+    got = _trials(store, out.run_id)
+    assert [(t["status"], t["fold_scores"], t["message"]) for t in got] == [
+        (t["status"], t["fold_scores"], t["message"]) for t in want
+    ]  # the reason too: a resume does not re-judge a pruned trial
