@@ -40,12 +40,12 @@ MAX_TRIALS = 100
 """Trials one simulated search may create before the driver stops asking."""
 
 FOLDS, EPOCHS = 3, 4.0
-MIXED = (
+MIXED: tuple[Dimension, ...] = (
     Dimension("optimizer.lr", "log_uniform", low=1e-4, high=1e-1),
     Dimension("training.batch_size", "int", low=8, high=256, log=True),
     Dimension("model.hidden_sizes", "choice", values=([16], [32, 16])),
 )
-FINITE = (
+FINITE: tuple[Dimension, ...] = (
     Dimension("model.reg", "choice", values=(1e-3, 1e-2), grid=True),
     Dimension("model.hidden_sizes", "choice", values=([16], [32, 16])),
 )
