@@ -131,3 +131,22 @@ def test_directions_come_from_the_params_declarations():
         "model.hidden_sizes": "lower",
         "model.dropout": "lower",
     }
+
+
+@pytest.mark.parametrize("df", [1, 2, 4, 9, 30])
+@pytest.mark.parametrize("t", [-3.0, -0.5, 0.0, 0.3, 1.0, 2.5, 8.0])
+def test_t_sf_matches_scipy(t, df):
+    assert ranking.t_sf(t, df) == pytest.approx(stats.t.sf(t, df), rel=1e-9, abs=1e-14)
+
+
+def test_ranking_does_not_import_scipy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tuidl.experiment import ranking; "
+        "ranking.corrected_t([0.1, 0.2, 0.0], 0.5); "
+        "print(any(m == 'scipy' or m.startswith('scipy.') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -130,3 +130,13 @@ def test_the_default_select_is_the_best(store, reg):
     out = run_spec(blobs_spec(), store, registry=reg)
     run = store.get_run(out.run_id)
     assert run["test"]["best_trial"] == run["best"]["trial"]
+
+
+def test_spec_check_says_which_model_is_tested(tmp_path, capsys):
+    from tuidl.cli import main
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    assert main(["spec", "check", str(root / "cs231n_fc_net.toml")]) == 0
+    assert "then the selected trial's own model is tested" in capsys.readouterr().out
+    assert main(["spec", "check", str(root / "digits_knn.toml")]) == 0
+    assert "then 1 retrain" in capsys.readouterr().out

@@ -281,6 +281,8 @@ def charts_text(
     elif cv is not None:
         out.append(charts.to_text(charts.draw_cv, *cv, width=width, height=height, color=color))
         out.extend(charts.config_legend(grid, run["trials"]))
+    # the heatmap already shows a two-key grid; the scatter is for searches and bigger grids
+    out.extend(search_text(run, width=width, height=height, color=color, scatter=heat is None))
     raw = best_curves(store, run)
     curves = curve_args(raw)
     if curves is not None:
@@ -306,6 +308,37 @@ def charts_text(
             )
         )
     return "\n".join(out)
+
+
+def search_text(
+    run: dict[str, Any],
+    *,
+    width: int = 80,
+    height: int = 20,
+    color: bool = True,
+    scatter: bool = True,
+) -> list[str]:
+    """The search charts (:mod:`tuidl.charts_search`): the configurations tried over two
+    varying parameters, marked by accuracy, with pruned and diverged trials apart; and the
+    best accuracy found against compute spent. Nothing for a run with fewer than two
+    numeric parameters varying (the scatter; or ``scatter=False``) or fewer than two trials
+    (the progress)."""
+    from tuidl import charts
+    from tuidl import charts_search as cs
+
+    out = []
+    series = cs.scatter_series(run["trials"], grid_keys(run)) if scatter else None
+    if series is not None:
+        out.append(
+            charts.to_text(cs.draw_scatter, *series, width=width, height=height, color=color)
+        )
+        out.append(cs.legend_line(series))
+    progress = cs.progress_series(run["trials"], run["spec"])
+    if progress is not None and len(run["trials"]) > 1:
+        out.append(
+            charts.to_text(cs.draw_progress, *progress, width=width, height=height, color=color)
+        )
+    return out
 
 
 def health_text(

@@ -194,5 +194,9 @@ def check(args) -> int:
 
         work = describe(normalized, get_registry())
     what = f"{normalized.model.name} on {normalized.dataset.name} ({steps})"
-    print(f"ok: {what}; {work}, then 1 retrain")
+    from tuidl.experiment import refit
+
+    reuse = refit.mode(normalized) == "reuse"
+    final = "then the selected trial's own model is tested" if reuse else "then 1 retrain"
+    print(f"ok: {what}; {work}, {final}")
     return 0

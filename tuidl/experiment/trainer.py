@@ -26,6 +26,8 @@
   each weight's update/weight ratio and gradient norm around the optimizer step, plus the
   model's per-layer statistics when it declares :class:`tuidl.api.ReportsHealth`, and hands
   them to the sink's ``health``.
+- A learning-rate schedule (``schedule``, :mod:`tuidl.engine.schedules`) multiplies the
+  optimizer's own rate before each step; ``end_epoch`` still applies its ``lr_decay``.
 - A NaN or inf loss ends the fold with status ``"diverged"`` and a message suggesting a
   lower learning rate. ``cancel()`` is checked every iteration and raises :class:`Cancelled`.
 

@@ -1,7 +1,9 @@
-"""The run's charts: loss and accuracy of the trial in flight, the CV chart, heatmap, confusion.
+"""The run's charts: loss and accuracy of the trial in flight, the CV chart, heatmap, the
+search (configurations tried over two parameters, marked by accuracy, pruned trials apart;
+best accuracy against compute: :mod:`tuidl.charts_search`), confusion and health.
 
 Narrow terminals show one pane at a time under a row of tabs; wide ones (the app adds the
-``-wide`` class) show all four in a 2 × 2 grid. Redraws are bounded: :meth:`ChartsView.show`
+``-wide`` class) show all six in a 3 × 2 grid. Redraws are bounded: :meth:`ChartsView.show`
 only redraws a chart whose data changed, at most :data:`MAX_HZ` times a second, and the shared
 drawing functions downsample long curves.
 """
@@ -23,13 +25,14 @@ from tuidl.tui.backend import RunView
 MAX_HZ = 4.0
 
 
-PLOTS = ("loss", "acc", "cv", "heatmap", "confusion", "health")
+PLOTS = ("loss", "acc", "cv", "heatmap", "scatter", "progress", "confusion", "health")
 # the "confusion" pane shows the test result: a confusion matrix for class labels, the
 # per-attribute metrics for a multi-label run
 PANES = (
     ("curves", "Curves"),
     ("cv", "CV"),
     ("heatmap", "Heatmap"),
+    ("search", "Search"),
     ("confusion", "Test"),
     ("health", "Health"),
 )
@@ -55,6 +58,7 @@ class ChartsView(Vertical):
     ChartsView .pane.-active { display: block; }
     ChartsView.-wide .pane { display: block; }
     ChartsView #pane-curves { layout: horizontal; }
+    ChartsView #pane-search { layout: horizontal; }
     ChartsView #cv-legend { height: auto; max-height: 4; color: $text-muted; }
     ChartsView .empty { color: $text-muted; height: 1fr; content-align: center middle; }
     ChartsView .hint { color: $text-muted; height: 1; }
@@ -72,6 +76,7 @@ class ChartsView(Vertical):
         self._plots: dict = {}
         self._flush_timer = None
         self.run_id: str | None = None  # the run drawn, whose pictures p opens
+        self._space_view: RunView | None = None  # what the Search pane draws when shown
 
     def compose(self) -> ComposeResult:
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label in PANES], id="chart-tabs")
@@ -86,6 +91,7 @@ class ChartsView(Vertical):
                     classes="empty",
                     id="heatmap-empty",
                 )
+            yield Horizontal(classes="pane", id="pane-search")
             with Vertical(classes="pane", id="pane-confusion"):
                 yield Static(
                     "p: the weights and the test images of a confusion, as pictures",
@@ -109,6 +115,7 @@ class ChartsView(Vertical):
             self.query_one("#pane-curves").mount(plots["loss"], plots["acc"])
             self.query_one("#pane-cv").mount(plots["cv"], before="#cv-legend")
             self.query_one("#pane-heatmap").mount(plots["heatmap"], before="#heatmap-empty")
+            self.query_one("#pane-search").mount(plots["scatter"], plots["progress"])
             self.query_one("#pane-confusion").mount(plots["confusion"], before="#pictures-hint")
             self.query_one("#pane-health").mount(plots["health"], before="#health-hints")
         except NoMatches:  # the app closed before the first refresh (tests)
@@ -131,6 +138,7 @@ class ChartsView(Vertical):
         self._plot("cv").draw(charts.draw_cv, [], [], "value")
         self._plot("confusion").draw(charts.draw_confusion, [], [])
         self._plot("health").draw(charts.draw_health, {})
+        self._draw_space(None)
 
     def _plot(self, name: str):
         return self._plots[name]
@@ -282,6 +290,33 @@ class ChartsView(Vertical):
             plot.display, empty.display = heat is not None, heat is None
             if heat is not None:
                 plot.draw(charts.draw_heatmap, *heat)
+        self._draw_space(view)
+
+    def _draw_space(self, view: RunView | None) -> None:
+        """The Search pane: the sampled configurations and the best against compute."""
+        from tuidl import charts_search as cs
+
+        self._space_view = view
+        if view is not None and not (self.active == "search" or self.has_class("-wide")):
+            return  # hidden: drawn when its tab is chosen (two plotext builds per update)
+        trials = view.trials if view is not None else []
+        spec = view.spec if view is not None else {}
+        keys = list((spec.get("cv") or {}).get("grid", {}))
+        scatter = cs.scatter_series(trials, keys)
+        progress = cs.progress_series(trials, spec)
+        if not self._changed("search", repr((scatter, progress))):
+            return
+        if scatter is None:
+            title = "configurations tried: needs two numeric parameters that vary"
+            self._plot("scatter").draw(cs.draw_scatter, "", "", [], title=title)
+        else:
+            self._plot("scatter").draw(cs.draw_scatter, *scatter)
+        if progress is None:
+            self._plot("progress").draw(
+                cs.draw_progress, [], [], "fits", title="best accuracy found: none yet"
+            )
+        else:
+            self._plot("progress").draw(cs.draw_progress, *progress)
 
     # ---- handlers -----------------------------------------------------------------------
     @on(Tabs.TabActivated, "#chart-tabs")
@@ -291,3 +326,5 @@ class ChartsView(Vertical):
         self.active = key
         for pane in self.query(".pane"):
             pane.set_class(pane.id == f"pane-{key}", "-active")
+        if key == "search" and self._ready:
+            self._draw_space(self._space_view)
