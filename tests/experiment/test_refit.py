@@ -140,3 +140,26 @@ def test_spec_check_says_which_model_is_tested(tmp_path, capsys):
     assert "then the selected trial's own model is tested" in capsys.readouterr().out
     assert main(["spec", "check", str(root / "digits_knn.toml")]) == 0
     assert "then 1 retrain" in capsys.readouterr().out
+
+
+def test_a_holdout_random_search_tests_its_best_trials_model_without_retraining(
+    store, reg, monkeypatch
+):
+    spec = blobs_spec(cv__method="holdout")
+    spec.cv.grid = {}
+    data = spec.to_dict()
+    data["search"] = {
+        "method": "random",
+        "trials": 5,
+        "space": {
+            "optimizer.lr": {"log_uniform": [1e-3, 1.0]},
+            "model.reg": {"log_uniform": [1e-5, 1e-1]},
+        },
+    }
+    calls = _count_trainings(monkeypatch)
+    out = run_spec(Spec.from_dict(data), store, registry=reg)
+    run = store.get_run(out.run_id)
+    assert out.status == "finished" and len(run["trials"]) == 5
+    assert len(calls) == 5  # one training per sampled trial, none for the test
+    best = next(t for t in run["trials"] if t["index"] == run["test"]["best_trial"])
+    assert run["test"]["train_acc"] == best["train_acc"]
