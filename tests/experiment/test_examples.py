@@ -101,3 +101,21 @@ def test_cs231n_two_layer_reduced(tmp_path, cifar_dir):
     ]
     mean, test = _best(_run(tmp_path, "cs231n_two_layer.toml", overrides))
     assert mean > 0.38 and test > 0.38
+
+
+@pytest.mark.cifar
+@pytest.mark.slow
+def test_cs231n_fc_net_reduced_tests_its_own_model(tmp_path, cifar_dir):
+    # the full example (1024-512, 20 epochs on 49,000 rows) takes hours on 2 cores; this
+    # checks its recipe end to end: batchnorm, dropout, the cosine schedule, and a holdout
+    # test of the trial's own model (cv.refit = "auto": no second training)
+    overrides = [
+        f"dataset.path={cifar_dir}",
+        "split.num_training=5000",
+        "model.hidden_sizes=[200, 100]",
+        "training.epochs=3",
+    ]
+    run = _run(tmp_path, "cs231n_fc_net.toml", overrides)
+    mean, test = _best(run)
+    assert mean > 0.3 and test > 0.3
+    assert run["test"]["train_acc"] == run["trials"][0]["train_acc"]  # the same model
