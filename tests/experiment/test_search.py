@@ -541,3 +541,32 @@ def test_a_pruned_trial_stays_pruned_when_the_run_resumes(tmp_path, reg):
     assert [(t["status"], t["fold_scores"], t["message"]) for t in got] == [
         (t["status"], t["fold_scores"], t["message"]) for t in want
     ]  # the reason too: a resume does not re-judge a pruned trial
+
+
+def test_the_workbench_refine_command_writes_and_opens_the_spec(tmp_path, monkeypatch):
+    from tuidl.cli import main
+    from tuidl.tui.backend import Backend
+    from tuidl.tui.commands import _refine
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "knn.toml").write_text(KNN_GRID)
+    store = str(tmp_path / "runs.sqlite")
+    assert main(["run", "knn.toml", "--store", store, "--no-charts", "--workers", "1"]) == 0
+
+    class App:
+        def __init__(self):
+            self.backend = Backend(store, load_registry(entry_points=False))
+            self.opened, self.notes = [], []
+
+        def open_spec(self, path):
+            self.opened.append(path)
+
+        def notify(self, text, **kw):
+            self.notes.append((text, kw.get("severity")))
+
+    app = App()
+    _refine(app, "1")
+    assert [p.name for p in app.opened] == ["run1-refined.toml"]
+    assert "model.k" in loads_spec((tmp_path / "run1-refined.toml").read_text()).cv.grid
+    _refine(app, "7")  # no such run: one error note, nothing opened
+    assert app.notes[-1][1] == "error" and len(app.opened) == 1

@@ -245,6 +245,15 @@ class Backend:
 
         return Store(self.store_path)
 
+    def refine(self, run_id: str, folder: str | os.PathLike = ".") -> Path:
+        """Coarse to fine, as ``tuidl run --refine``: write ``run<ID>-refined.toml`` (the
+        run's space narrowed around its best trials) in ``folder``; returns its path.
+        Raises TuidlError for a run that is not finished (see tuidl.experiment.refine)."""
+        from tuidl.experiment.refine import write_refined
+
+        with self._store() as store:
+            return write_refined(store.get_run(int(run_id)), folder)[1]
+
     def start(self, data: dict[str, Any]) -> str:
         """Store ``data`` as a queued run and launch its runner detached; return its id.
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
+from tuidl.errors import TuidlError
 from tuidl.tui.specdoc import COMPONENT_SECTIONS
 
 if TYPE_CHECKING:
@@ -109,6 +110,13 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
                 discover=False,
             )
         yield SystemCommand(
+            f"Refine run {run.id}",
+            f"Coarse to fine: write a spec narrowed around the best trials of {label} "
+            "and open it (^r runs it)",
+            partial(_refine, app, run.id),
+            discover=False,
+        )
+        yield SystemCommand(
             f"Pictures of run {run.id}",
             f"First-layer weights and confusion examples of {label}",
             partial(_pictures, app, run.id),
@@ -129,6 +137,17 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
         partial(_sort, app),
         discover=False,
     )
+
+
+def _refine(app: WorkbenchApp, run_id: str) -> None:
+    """Write ``run<ID>-refined.toml`` here (as ``tuidl run --refine``) and open it."""
+    try:
+        path = app.backend.refine(run_id)
+    except TuidlError as exc:
+        app.notify(str(exc), severity="error", timeout=8)
+        return
+    app.open_spec(path)
+    app.notify(f"wrote {path}: the space narrowed around run {run_id}'s best; ^r runs it")
 
 
 def _pictures(app: WorkbenchApp, run_id: str) -> None:
