@@ -302,9 +302,11 @@ class Searcher(Protocol):
       values from ``numpy.random.SeedSequence(seed, spawn_key=(2, i))``), so a run with the
       same seed proposes the same trials.
     - Resumable: ``problem.history`` holds every trial already stored, in creation order,
-      with its budget, status and fold scores (``pending`` ones are finished by the runner
-      and told later). The searcher rebuilds its state from it (deterministic replay from
-      the seed and the told results) and continues; it must not propose them again.
+      with its budget, status and fold scores. The searcher rebuilds its state from it
+      (deterministic replay from the seed and the told results) and continues; it must not
+      propose them again as new trials. A ``pending`` one (not finished) runs on only if the
+      searcher asks for it again, ``Ask(params, budget, trial=i)``; one it never asks for
+      again keeps the folds it has (and ends ``pruned`` if that is below the full budget).
 
     Optional: an ``exhausted`` attribute (or property) that turns true once ``ask`` will
     never return anything again, whatever it is told (grid and random, once all is asked);

@@ -161,7 +161,8 @@ class Told:
 
     ``status``: ``ok`` (it reached its budget), ``diverged``, ``failed``, ``pruned`` (the
     fold rule or the searcher stopped it early) or, in a resume's history only,
-    ``pending`` (created, not finished: the runner finishes it and tells it later).
+    ``pending`` (created, not finished: the searcher asks for it again with
+    ``Ask(..., trial=i)`` to have it finished, and is told when it is).
     ``fold_scores`` holds one entry per fold of the run, ``None`` where not scored;
     ``mean`` is the mean of the scored folds (``None`` without any).
     """
