@@ -570,3 +570,21 @@ def test_the_workbench_refine_command_writes_and_opens_the_spec(tmp_path, monkey
     assert "model.k" in loads_spec((tmp_path / "run1-refined.toml").read_text()).cv.grid
     _refine(app, "7")  # no such run: one error note, nothing opened
     assert app.notes[-1][1] == "error" and len(app.opened) == 1
+
+
+def test_random_does_not_repeat_a_configuration_of_a_discrete_space():
+    from tuidl.plugins.builtin.searchers import RandomSearcher
+    from tuidl.plugins.search import Dimension
+
+    space = (Dimension("model.k", "int", low=1, high=200, log=True),)
+    s = RandomSearcher(12)
+    s.setup(SearchProblem(space=space, seed=0, folds=3))
+    ks = [a.params["model.k"] for a in s.ask(12)]
+    assert len(set(ks)) == 12  # log scale over 1..200: k = 1 alone is 7.6% a draw
+    # a resume rebuilds what was seen from the stored trials, and asks the same rest
+    history = [
+        Told(i, {"model.k": k}, Budget(3), "ok", (0.5, 0.5, 0.5), 0.5) for i, k in enumerate(ks[:3])
+    ]
+    again = RandomSearcher(12)
+    again.setup(SearchProblem(space=space, seed=0, folds=3, history=history))
+    assert [a.params["model.k"] for a in again.ask(12)] == ks[3:]

@@ -8,6 +8,7 @@ rebuild their state from ``problem.history`` on a resume (see :mod:`tuidl.plugin
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from typing import Any
 
@@ -24,10 +25,36 @@ def config_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, index)))
 
 
-def sample(problem: SearchProblem, index: int) -> dict[str, Any]:
-    """Configuration ``index``: one value per dimension from :func:`config_rng`."""
+REDRAWS = 20
+"""How often a configuration equal to an earlier one is drawn again (see :func:`sample`)."""
+
+
+def sample(problem: SearchProblem, index: int, seen: set[str] | None = None) -> dict[str, Any]:
+    """Configuration ``index``: one value per dimension from :func:`config_rng`.
+
+    With ``seen`` (the :func:`config_key` of the configurations made so far), one equal to
+    an earlier one is drawn again, up to :data:`REDRAWS` times, each from
+    ``SeedSequence(seed, spawn_key=(2, index, r))``: on a discrete space (kNN's ``k`` on a
+    log scale) a repeat costs a whole trial and tells nothing new. Still deterministic: it
+    depends only on the seed and the configurations before it. Adds the result to ``seen``.
+    """
     rng = config_rng(problem.seed, index)
-    return {d.key: d.sample(rng) for d in problem.space}
+    config = {d.key: d.sample(rng) for d in problem.space}
+    if seen is None:
+        return config
+    for r in range(1, REDRAWS + 1):
+        if config_key(config) not in seen:
+            break
+        key = (2, index, r)
+        rng = np.random.default_rng(np.random.SeedSequence(problem.seed, spawn_key=key))
+        config = {d.key: d.sample(rng) for d in problem.space}
+    seen.add(config_key(config))
+    return config
+
+
+def config_key(config: dict[str, Any]) -> str:
+    """A configuration as a comparable string (values as JSON, as the store keeps them)."""
+    return json.dumps(config, sort_keys=True, default=str)
 
 
 class _Queue:
@@ -96,11 +123,15 @@ class RandomSearcher(_Queue):
         self.problem = problem
         self._start(problem, [])
         self.next = len(problem.history)
+        self.seen = {config_key(dict(t.params)) for t in problem.history}
 
     def ask(self, n: int) -> list[Ask]:
         out = super().ask(n)
         stop = min(self.trials, self.next + max(n, self.BATCH))
-        out += [Ask(sample(self.problem, i), self.problem.full) for i in range(self.next, stop)]
+        out += [
+            Ask(sample(self.problem, i, self.seen), self.problem.full)
+            for i in range(self.next, stop)
+        ]
         self.next = stop
         return out
 
@@ -271,7 +302,8 @@ class HalvingSearcher:
             return None
         config = self.configs
         self.configs += 1
-        self.params[config] = sample(self.problem, config)
+        seen = {config_key(p) for p in self.params.values()}
+        self.params[config] = sample(self.problem, config, seen)
         return self._ask(config, 0)
 
     def _ask(self, config: int, rung: int) -> Ask:
