@@ -116,3 +116,44 @@ def test_show_draws_the_search_charts_for_a_search_and_not_for_a_two_key_grid():
     run["trials"] = TRIALS[:2]
     text = report.charts_text(NoCurves(), run, color=False)
     assert "configurations tried" not in text  # the heatmap shows it
+
+
+def test_axis_pairs_and_the_check_name_the_choices():
+    assert cs.numeric_keys(TRIALS) == ["optimizer.lr", "model.reg"]
+    assert cs.axis_pairs(TRIALS) == [("optimizer.lr", "model.reg")]
+    assert cs.check_axes(TRIALS, ("model.reg", "optimizer.lr")) == ""
+    why = cs.check_axes(TRIALS, ("model.k", "optimizer.lr"))
+    assert why.startswith("model.k is not") and "choose from: optimizer.lr, model.reg" in why
+    assert "exactly two" in cs.check_axes(TRIALS, ("optimizer.lr",))
+
+
+def test_show_axes_picks_the_scatter_and_a_bad_one_is_one_error_line(tmp_path, capsys):
+    from tuidl.cli import main
+    from tuidl.experiment.store import Store
+
+    with Store(tmp_path / "r.sqlite") as store:
+        spec_toml = (
+            "seed = 0\n[dataset]\nname = 'digits'\n[model]\nname = 'knn'\n"
+            "[cv]\nmethod = 'kfold'\nfolds = 2\n"
+        )
+        from tuidl.experiment.spec import loads_spec
+
+        run_id = store.create_run(loads_spec(spec_toml))
+        store.start_run(run_id, [(t["index"], t["params"]) for t in TRIALS[:4]], 2)
+        for t in TRIALS[:4]:
+            for f, s in enumerate(t["fold_scores"]):
+                store.record_fold(run_id, t["index"], f, status="ok", score=s)
+    argv = ["show", str(run_id), "--store", str(tmp_path / "r.sqlite")]
+    assert main([*argv, "--axes", "model.reg,optimizer.lr"]) == 0
+    assert "configurations tried: model.reg × optimizer.lr" in capsys.readouterr().out
+    assert main([*argv, "--axes", "model.k,optimizer.lr"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "choose from: optimizer.lr, model.reg" in err
+
+
+def test_an_empty_scatter_on_log_axes_draws_a_titled_empty_chart():
+    pending = [_t(i, 10.0**-i, 10.0**-i, None, status="pending", scores=[None]) for i in range(3)]
+    series = cs.scatter_series(pending)
+    assert series[2] == [] and series[3] and series[4]
+    text = charts.to_text(cs.draw_scatter, *series, width=60, height=12, color=False)
+    assert "configurations tried" in text

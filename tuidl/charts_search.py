@@ -39,18 +39,16 @@ GROUPS = (
 )
 
 
-def search_axes(trials: Sequence[Any], keys: Sequence[str] = ()) -> tuple[str, str] | None:
-    """The two parameters to draw: numeric ones whose values vary across ``trials``,
+def numeric_keys(trials: Sequence[Any], keys: Sequence[str] = ()) -> list[str]:
+    """The numeric parameters whose values vary across ``trials``, in drawing order:
     ``lr`` and ``reg`` first (by the last part of the dotted key), then in ``keys`` order
-    (the spec's), then alphabetically. ``None`` with fewer than two."""
+    (the spec's), then alphabetically."""
     values: dict[str, set[float]] = {}
     for t in trials:
         for k, v in (_field(t, "params") or {}).items():
             if _is_number(v):
                 values.setdefault(k, set()).add(float(v))
     varying = [k for k, vs in values.items() if len(vs) > 1]
-    if len(varying) < 2:
-        return None
     order = {k: i for i, k in enumerate(keys)}
 
     def rank(k: str) -> tuple[int, int, str]:
@@ -58,8 +56,33 @@ def search_axes(trials: Sequence[Any], keys: Sequence[str] = ()) -> tuple[str, s
         pref = PREFERRED_AXES.index(last) if last in PREFERRED_AXES else len(PREFERRED_AXES)
         return (pref, order.get(k, len(order)), k)
 
-    x, y = sorted(varying, key=rank)[:2]
-    return x, y
+    return sorted(varying, key=rank)
+
+
+def search_axes(trials: Sequence[Any], keys: Sequence[str] = ()) -> tuple[str, str] | None:
+    """The two parameters drawn by default: the first two :func:`numeric_keys`; ``None``
+    with fewer than two."""
+    varying = numeric_keys(trials, keys)
+    return (varying[0], varying[1]) if len(varying) >= 2 else None
+
+
+def axis_pairs(trials: Sequence[Any], keys: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Every pair of :func:`numeric_keys`, the default pair first (what the workbench's
+    Search pane cycles through)."""
+    varying = numeric_keys(trials, keys)
+    return [(a, b) for i, a in enumerate(varying) for b in varying[i + 1 :]]
+
+
+def check_axes(trials: Sequence[Any], axes: Sequence[str], keys: Sequence[str] = ()) -> str:
+    """``""`` when ``axes`` names two numeric parameters that vary in ``trials``, else why
+    not (for a one-line error naming the choices)."""
+    varying = numeric_keys(trials, keys)
+    bad = [a for a in axes if a not in varying]
+    if len(axes) != 2 or bad:
+        what = f"{', '.join(bad)} is not" if bad else "give exactly two keys,"
+        choices = ", ".join(varying) or "none: fewer than two numeric parameters vary"
+        return f"{what} a numeric parameter that varies in this run; choose from: {choices}"
+    return ""
 
 
 def _score(t: Any) -> float | None:
@@ -130,6 +153,8 @@ def draw_scatter(
     plt.ylabel(ykey + (" (log)" if ylog else ""))
     for label, marker, color, xs, ys in groups:
         plt.scatter(list(xs), list(ys), marker=marker, color=color, label=label)
+    if not any(g[3] for g in groups):
+        return  # nothing placed yet: plotext cannot put an empty plot on log axes
     if xlog:
         plt.xscale("log")
     if ylog:
@@ -215,9 +240,12 @@ def legend_line(series: Any) -> str:
 
 __all__ = [
     "GROUPS",
+    "axis_pairs",
+    "check_axes",
     "draw_progress",
     "draw_scatter",
     "legend_line",
+    "numeric_keys",
     "progress_series",
     "scatter_series",
     "search_axes",

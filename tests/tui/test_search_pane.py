@@ -65,3 +65,21 @@ async def test_results_marks_configs_not_worse_than_the_best(registry, store_pat
         assert "1 ★" in text and "2 ≈" in text
         assert "3 ≈" not in text  # clearly worse
         assert "1 more ≈ best" in text
+
+
+async def test_a_cycles_the_search_charts_parameters(registry, store_path):
+    view = _view()
+    for t in view.trials:
+        t.params["training.batch_size"] = 10 * (t.index + 1)
+    app = WorkbenchApp(registry=registry, store_path=store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show_run(view)
+        app.action_tab("run")
+        charts = app.query_one("ChartsView")
+        charts.select("search")
+        await pilot.pause(0.5)
+        assert "model.reg (log)" in screen_text(app)
+        charts.action_axes()  # lr × batch_size
+        await pilot.pause(0.8)
+        assert "training.batch_size" in screen_text(app)

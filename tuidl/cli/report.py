@@ -263,11 +263,18 @@ def best_curves(store: Any, run: dict[str, Any]) -> dict[str, tuple[list, list]]
 
 
 def charts_text(
-    store: Any, run: dict[str, Any], *, width: int = 80, height: int = 20, color: bool = True
+    store: Any,
+    run: dict[str, Any],
+    *,
+    width: int = 80,
+    height: int = 20,
+    color: bool = True,
+    axes: tuple[str, str] | None = None,
 ) -> str:
     """The CLI's charts for a run: CV result (or heatmap for 2-D grids), the best trial's
     loss and accuracy curves and per-layer health with its hints, and the test confusion
-    matrix (per-attribute metrics for a multi-label run)."""
+    matrix (per-attribute metrics for a multi-label run). ``axes``: the two parameters of
+    the search scatter (see :func:`search_text`)."""
     from tuidl import charts
 
     out = []
@@ -282,7 +289,11 @@ def charts_text(
         out.append(charts.to_text(charts.draw_cv, *cv, width=width, height=height, color=color))
         out.extend(charts.config_legend(grid, run["trials"]))
     # the heatmap already shows a two-key grid; the scatter is for searches and bigger grids
-    out.extend(search_text(run, width=width, height=height, color=color, scatter=heat is None))
+    out.extend(
+        search_text(
+            run, width=width, height=height, color=color, scatter=heat is None or axes, axes=axes
+        )
+    )
     raw = best_curves(store, run)
     curves = curve_args(raw)
     if curves is not None:
@@ -310,6 +321,28 @@ def charts_text(
     return "\n".join(out)
 
 
+def parse_axes(run: dict[str, Any], text: str | None) -> tuple[str, str] | None:
+    """``--axes X,Y`` as a pair, checked against the run (see :func:`check_axes`);
+    ``None`` for no option."""
+    if not text:
+        return None
+    axes = tuple(a.strip() for a in text.split(","))
+    check_axes(run, axes)
+    return axes  # type: ignore[return-value]
+
+
+def check_axes(run: dict[str, Any], axes: tuple[str, ...]) -> None:
+    """Raise :class:`TuidlError` unless ``axes`` names two numeric parameters that vary in
+    ``run``; the message names the choices."""
+    from tuidl import charts_search as cs
+
+    why = cs.check_axes(run["trials"], axes, grid_keys(run))
+    if why:
+        from tuidl.errors import TuidlError
+
+        raise TuidlError(f"--axes {','.join(axes)}: {why}")
+
+
 def search_text(
     run: dict[str, Any],
     *,
@@ -317,17 +350,22 @@ def search_text(
     height: int = 20,
     color: bool = True,
     scatter: bool = True,
+    axes: tuple[str, str] | None = None,
 ) -> list[str]:
     """The search charts (:mod:`tuidl.charts_search`): the configurations tried over two
     varying parameters, marked by accuracy, with pruned and diverged trials apart; and the
     best accuracy found against compute spent. Nothing for a run with fewer than two
     numeric parameters varying (the scatter; or ``scatter=False``) or fewer than two trials
-    (the progress)."""
+    (the progress). ``axes`` picks the scatter's two parameters (``tuidl show --axes``);
+    ones that are not numeric parameters varying in the run raise :class:`TuidlError`
+    naming the choices."""
     from tuidl import charts
     from tuidl import charts_search as cs
 
     out = []
-    series = cs.scatter_series(run["trials"], grid_keys(run)) if scatter else None
+    if axes is not None:
+        check_axes(run, axes)
+    series = cs.scatter_series(run["trials"], grid_keys(run), axes) if scatter else None
     if series is not None:
         out.append(
             charts.to_text(cs.draw_scatter, *series, width=width, height=height, color=color)

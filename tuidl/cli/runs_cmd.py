@@ -64,6 +64,12 @@ def add_parser(subparsers) -> None:
     s.add_argument("--no-charts", action="store_true", help="print the table only")
     s.add_argument("--json", action="store_true", help="print the run summary as JSON")
     s.add_argument("--spec", action="store_true", help="print the run's spec (TOML) and stop")
+    s.add_argument(
+        "--axes",
+        metavar="X,Y",
+        help="the two parameters of the search chart (default: lr and reg, or the first two "
+        "numeric ones that vary), e.g. --axes optimizer.lr,model.reg",
+    )
     show_pictures.add_arguments(s)
     s.set_defaults(func=show)
     runs_export_cmd.add_parsers(subparsers)
@@ -146,13 +152,14 @@ def show(args) -> int:
             json.dump(summary(store, args.run_id), out, indent=2)
             out.write("\n")
             return 0
+        axes = report.parse_axes(run, args.axes)  # checked before anything is printed
         out.write(report.run_header(run) + "\n\n")
         out.write(report.results_table(run) + "\n\n")
         out.write(report.best_text(run) + "\n")
         if not args.no_charts:
             tty = out.isatty()
             width = max(40, min(os.get_terminal_size(out.fileno()).columns, 120)) if tty else 80
-            text = report.charts_text(store, run, width=width, height=20, color=tty)
+            text = report.charts_text(store, run, width=width, height=20, color=tty, axes=axes)
             if text:
                 out.write("\n" + text + "\n")
         from tuidl.cli import show_pictures

@@ -46,6 +46,7 @@ class ChartsView(Vertical):
         Binding("[", "cycle(-1)", "Prev chart", id="charts.prev"),
         Binding("]", "cycle(1)", "Next chart", id="charts.next"),
         Binding("p", "pictures", "Pictures", id="charts.pictures"),
+        Binding("a", "axes", "Search axes", id="charts.axes", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -77,6 +78,7 @@ class ChartsView(Vertical):
         self._flush_timer = None
         self.run_id: str | None = None  # the run drawn, whose pictures p opens
         self._space_view: RunView | None = None  # what the Search pane draws when shown
+        self._axes = 0  # which pair of parameters the Search pane draws (a cycles them)
 
     def compose(self) -> ComposeResult:
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label in PANES], id="chart-tabs")
@@ -164,6 +166,22 @@ class ChartsView(Vertical):
 
         backend = self.app.backend  # type: ignore[attr-defined]
         self.app.push_screen(PicturesScreen(self.run_id, backend.store_path, backend.registry))
+
+    def action_axes(self) -> None:
+        """Draw the Search pane's next pair of varying parameters."""
+        from tuidl import charts_search as cs
+
+        view = self._space_view
+        spec = view.spec if view is not None else {}
+        keys = list((spec.get("cv") or {}).get("grid", {}))
+        pairs = cs.axis_pairs(view.trials if view is not None else [], keys)
+        if len(pairs) < 2:
+            self.notify("the search chart has no other pair of varying numeric parameters")
+            return
+        self._axes = (self._axes + 1) % len(pairs)
+        self.notify(f"search chart: {' × '.join(pairs[self._axes])}", timeout=2)
+        self.select("search")
+        self._draw_space(view)
 
     def set_wide(self, wide: bool) -> None:
         self.set_class(wide, "-wide")
@@ -302,7 +320,9 @@ class ChartsView(Vertical):
         trials = view.trials if view is not None else []
         spec = view.spec if view is not None else {}
         keys = list((spec.get("cv") or {}).get("grid", {}))
-        scatter = cs.scatter_series(trials, keys)
+        pairs = cs.axis_pairs(trials, keys)
+        axes = pairs[self._axes % len(pairs)] if pairs else None
+        scatter = cs.scatter_series(trials, keys, axes)
         progress = cs.progress_series(trials, spec)
         if not self._changed("search", repr((scatter, progress))):
             return
