@@ -79,8 +79,7 @@ def load_npz(path: str | Path, name: str = "npz") -> Dataset:
                 f"{names.dtype} shape {names.shape}"
             )
         class_names = [
-            c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
-            for c in names.tolist()
+            c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c) for c in names.tolist()
         ]
     return checked(
         name,

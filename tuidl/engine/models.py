@@ -52,6 +52,7 @@ class _Network:
     """A chain of layers with named parameters; subclasses decide the chain in ``_build``."""
 
     learnable = True
+
     @property
     def min_batch_rows(self) -> int:
         """Fewest rows a training batch may have (2 with batchnorm, see BatchNorm)."""

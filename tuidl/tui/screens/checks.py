@@ -40,9 +40,7 @@ def checks_text(label: str, checks: list[Any]) -> Text:
 class ChecksScreen(ModalScreen[None]):
     """Shows :func:`checks_text`; escape or q closes."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("escape,q", "dismiss", "Close", id="checks.close")
-    ]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape,q", "dismiss", "Close", id="checks.close")]
 
     DEFAULT_CSS = """
     ChecksScreen { align: center middle; }
