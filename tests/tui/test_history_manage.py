@@ -75,7 +75,7 @@ async def test_filter_name_tag_note_and_delete_after_asking(store_path, registry
         await _answer(pilot, app, "best>=high")
         await pilot.pause(0.3)
         assert app.is_running
-        history.query = ""
+        history.filter_text = ""
         # delete asks first; escape keeps the run
         await pilot.press("d")
         await wait_for(pilot, lambda: "Delete run" in screen_text(app))

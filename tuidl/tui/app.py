@@ -572,7 +572,7 @@ class WorkbenchApp(App[None]):
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _load_history(self):
-        return self.backend.list_runs(self.query_one(HistoryPanel).query)  # its filter line
+        return self.backend.list_runs(self.query_one(HistoryPanel).filter_text)  # its filter line
 
     @work(thread=True, group="load-run", exit_on_error=False)
     def _load_run(self, run_id: str, how: str) -> tuple[str, RunView]:

@@ -62,7 +62,7 @@ class HistoryPanel(Vertical):
         self.runs: list[RunSummary] = []
         self.marked: list[str] = []
         # the filter line (store_query.parse_query): the app lists runs through it
-        self.query = ""
+        self.filter_text = ""  # the / filter line (not `query`: that is Textual's DOM query)
 
     def compose(self) -> ComposeResult:
         yield Static(HELP, id="history-help")
@@ -109,8 +109,8 @@ class HistoryPanel(Vertical):
             )
         # the hint says what is there: no "no stored runs" above a list of runs
         help_text = HELP if runs else EMPTY
-        if self.query:
-            help_text = f"filter: {self.query} ({len(runs)} runs; / to change)"
+        if self.filter_text:
+            help_text = f"filter: {self.filter_text} ({len(runs)} runs; / to change)"
         if len(runs) > MAX_ROWS:
             help_text = f"the newest {MAX_ROWS} of {len(runs)} runs: / filters · " + help_text
         self.query_one("#history-help", Static).update(help_text)
@@ -165,11 +165,11 @@ class HistoryPanel(Vertical):
 
         def chosen(text: str | None) -> None:
             if text is not None:
-                self.query = text
+                self.filter_text = text
                 self.post_message(self.Action("refresh", []))
 
         hint = "e.g. model=fc_net best>=0.9 tag=baseline optimizer.lr=1e-3 sort=-best"
-        self.app.push_screen(TextPrompt("Filter runs", self.query, hint), chosen)
+        self.app.push_screen(TextPrompt("Filter runs", self.filter_text, hint), chosen)
 
     def action_delete(self) -> None:
         from tuidl.tui.screens.confirm import ConfirmScreen
