@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -241,25 +240,7 @@ def _current(store: Any, run_id: int, run: dict, phase: str) -> tuple[int, int] 
     in flight), else the newest finished fold; for an ended run, the retrain of the best."""
     if phase == "done" and run.get("test"):
         return int(run["test"]["best_trial"]), -1
-    row = None
-    # the newest series (compact chunks since store v3, point rows before); the layout is
-    # the store's business, so a table that is not there is skipped, not an error
-    for sql in (
-        "SELECT trial, fold FROM curve_chunks WHERE run_id=? ORDER BY id DESC LIMIT 1",
-        "SELECT trial, fold FROM curves WHERE run_id=? ORDER BY rowid DESC LIMIT 1",
-    ):
-        try:
-            row = store.conn.execute(sql, (run_id,)).fetchone()
-        except sqlite3.Error:
-            continue
-        if row is not None:
-            break
-    if row is None:
-        row = store.conn.execute(
-            "SELECT trial, fold FROM folds WHERE run_id=? ORDER BY finished DESC LIMIT 1",
-            (run_id,),
-        ).fetchone()
-    return (int(row[0]), int(row[1])) if row else None
+    return store.latest_curve_key(run_id)
 
 
 def newest_active(store: Any) -> int | None:

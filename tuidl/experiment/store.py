@@ -565,13 +565,16 @@ class Store(RunManagement):
         return [(r["trial"], r["fold"], r["kind"]) for r in rows]
 
     def latest_curve_key(self, run_id: int) -> tuple[int, int] | None:
-        """``(trial, fold)`` of the curve written last (the fold in flight of a live run)."""
+        """``(trial, fold)`` of the curve written last (the fold in flight of a live run),
+        else of the fold finished last (kNN writes no curves); ``None`` before either."""
         table = "curve_chunks" if self.version >= 3 else "curves"
-        rows = self._query(
+        for sql in (
             f"SELECT trial, fold FROM {table} WHERE run_id=? ORDER BY rowid DESC LIMIT 1",
-            (run_id,),
-        )
-        return (int(rows[0]["trial"]), int(rows[0]["fold"])) if rows else None
+            "SELECT trial, fold FROM folds WHERE run_id=? ORDER BY finished DESC LIMIT 1",
+        ):
+            if rows := self._query(sql, (run_id,)):
+                return int(rows[0]["trial"]), int(rows[0]["fold"])
+        return None
 
     def run_spec_toml(self, run_id: int) -> str:
         return self._require(run_id)["spec_toml"]
