@@ -5,12 +5,11 @@ nothing is pending before a run may be marked finished.
 :class:`Bookkeeping` is a base of the runner's execution (:mod:`tuidl.experiment.runner`),
 which sets the attributes it reads: ``run_id``, ``store``, ``plan``, ``results``
 (trial -> fold -> result), ``closed`` (trials that diverged or failed), ``done``,
-``done_at_start``, ``started``, ``progress`` and ``note``.
+``done_at_start``, ``progress`` and ``note``.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +21,14 @@ from tuidl.experiment.work import FoldResult, Unit
 
 @dataclass
 class Progress:
-    """Handed to the ``progress`` callback after every finished fold (and at the start)."""
+    """Handed to the ``progress`` callback after every finished fold (and at the start): a
+    signal that something changed, with the fold that did. What a view shows (fits done,
+    elapsed, ETA, the unit in flight) is :func:`tuidl.experiment.control.progress`'s, read
+    from the store, so every window of every run summarises it the same way."""
 
     run_id: int
     done: int  # trial × fold pairs finished (stored), skipped ones included
     total: int
-    elapsed: float  # seconds in this session
-    eta: float | None  # seconds left, from this session's pace
     phase: str  # "cv", "final" or "done"
     last: FoldResult | None = None
     # why fewer worker processes run than were asked for (the fold budget), else ""
@@ -45,7 +45,6 @@ class Bookkeeping:
     closed: set[int]
     done: int
     done_at_start: int
-    started: float
     progress: Any
     note: str
 
@@ -183,17 +182,7 @@ class Bookkeeping:
     def _report(self, phase: str, last: FoldResult | None = None) -> None:
         if self.progress is None:
             return
-        elapsed = time.perf_counter() - self.started
-        ran = self.done - self.done_at_start
-        left = self.plan.num_tasks - self.done
-        eta = elapsed / ran * left if ran > 0 else None
-        if phase == "done":
-            eta = 0.0
-        self.progress(
-            Progress(
-                self.run_id, self.done, self.plan.num_tasks, elapsed, eta, phase, last, self.note
-            )
-        )
+        self.progress(Progress(self.run_id, self.done, self.plan.num_tasks, phase, last, self.note))
 
 
 def _as_dict(r: FoldResult | dict) -> dict:

@@ -46,7 +46,6 @@ import math
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -228,7 +227,6 @@ class _Execution(Scheduling):
         self.plan = plan(self.spec.cv.grid, self.spec.cv.method, self.spec.cv.folds)
         self.results: dict[int, dict[int, FoldResult | dict]] = {}
         self.closed: set[int] = set()  # trials that diverged or failed: skip their folds
-        self.started = time.perf_counter()
         self.done_at_start = 0
         self.done = 0
         self.processes = 1  # worker processes, and the folds they may hold (_parallelism)
