@@ -397,3 +397,17 @@ def test_list_filter_follow_and_delete_while_a_run_writes(tmp_path):
         assert all(len(reader.curves(live, 0, f, None)["loss"][0]) == 200 for f in range(50))
         assert (reader.get_run(done), reader.curves(done, 0, 1, max_points=None)) == before
         assert [r["id"] for r in reader.list_runs()] == [live, done]
+
+
+def test_flattened_specs_number_steps_from_one_like_every_key_a_user_writes():
+    from tuidl.experiment.store_export import spec_differences
+    from tuidl.experiment.store_query import flatten
+
+    spec = {"model": {"name": "linear"}, "preprocess": [{"name": "reshape"}, {"name": "pca"}]}
+    assert flatten(spec) == {
+        "model.name": "linear",
+        "preprocess.1.name": "reshape",
+        "preprocess.2.name": "pca",
+    }
+    other = {"model": {"name": "linear"}, "preprocess": [{"name": "reshape"}, {"name": "whiten"}]}
+    assert spec_differences([spec, other]) == [("preprocess.2.name", ["pca", "whiten"])]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuidl.errors import TuidlError
+from tuidl.experiment.store_query import flatten
 
 TABLES = ("folds", "trials", "test", "curves")
 
@@ -113,20 +114,6 @@ def csv_rows(store: Any, run_id: int, table: str) -> tuple[list[str], list[list[
         for f in t["folds"]
     ]
     return header, rows
-
-
-def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    """A spec as ``{"model.reg": 0.001, "preprocess.0.name": "reshape", ...}``."""
-    out: dict[str, Any] = {}
-    if isinstance(d, dict):
-        for k, v in d.items():
-            out.update(flatten(v, f"{prefix}{k}."))
-    elif isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
-        for i, v in enumerate(d):
-            out.update(flatten(v, f"{prefix}{i}."))
-    else:
-        out[prefix.rstrip(".")] = d
-    return out
 
 
 def spec_differences(specs: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:

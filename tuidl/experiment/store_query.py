@@ -127,12 +127,19 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _flat(d: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """A spec as dotted keys, ``{"model.reg": 0.001, "preprocess.1.name": "reshape", ...}``:
+    the keys a user reads and writes (``--set``, ``[cv.grid]``), so preprocessing steps are
+    numbered from 1 as everywhere else. Lists of plain values stay values."""
+    out: dict[str, Any] = {}
     if isinstance(d, dict):
         for k, v in d.items():
-            _flat(v, f"{prefix}{k}.", out)
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
+        for i, v in enumerate(d, start=1):
+            out.update(flatten(v, f"{prefix}{i}."))
     else:
-        out[prefix[:-1]] = d
+        out[prefix.rstrip(".")] = d
     return out
 
 
@@ -151,8 +158,8 @@ def values_of(row: dict[str, Any], key: str) -> list[Any]:
         key = f"{key}.name"
     flat = row.get("_flat")
     if flat is None:
-        flat = row["_flat"] = _flat({k: v for k, v in spec.items() if k != "cv"}, "", {})
-        flat.update(_flat({k: v for k, v in spec.get("cv", {}).items() if k != "grid"}, "cv.", {}))
+        flat = row["_flat"] = flatten({k: v for k, v in spec.items() if k != "cv"})
+        flat.update(flatten({k: v for k, v in spec.get("cv", {}).items() if k != "grid"}, "cv."))
     out = [flat[key]] if key in flat else []
     grid = spec.get("cv", {}).get("grid", {}) or {}
     if key in grid:
