@@ -452,3 +452,17 @@ def test_an_old_habit_in_set_does_not_renumber_a_new_file(reg):
     assert spec.cv.grid == {"preprocess.2.k": [10]}
     assert spec.preprocess[0].params["dtype"] == "float32"
     validate(spec, reg)
+
+
+def test_a_typo_sized_schedule_and_more_folds_than_rows_are_refused_at_check_time():
+    import pytest
+
+    from tuidl.errors import TuidlError
+    from tuidl.experiment.spec_check import validate
+
+    with pytest.raises(TuidlError, match=r"training.epochs: got 1e\+300"):
+        validate(blobs_spec(training__epochs=1e300), registry())
+    with pytest.raises(TuidlError, match="training.iterations"):
+        validate(blobs_spec(training__epochs=None, training__iterations=10**12), registry())
+    with pytest.raises(TuidlError, match="cv.folds: 500 folds but only 180 training rows"):
+        validate(blobs_spec(cv__folds=500), registry())

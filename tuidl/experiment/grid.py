@@ -44,6 +44,23 @@ class Fold:
     val: np.ndarray
 
 
+def check_fold_count(folds: int, n: int) -> None:
+    """The k-fold rule ``2 <= folds <= n`` for ``n`` training rows, checked where the spec is
+    checked and again where folds are cut; raises :class:`TuidlError` saying what to do."""
+    if folds < 2:
+        raise TuidlError(f"cv.folds: got {folds}; k-fold needs at least 2 folds")
+    if n < 2:  # "use at most 1 folds" would contradict the rule above
+        raise TuidlError(
+            f"cv.folds: k-fold needs at least 2 training rows and there are {n}; "
+            "raise split.num_training"
+        )
+    if folds > n:
+        raise TuidlError(
+            f"cv.folds: {folds} folds but only {n} training rows; use 2 to {n} folds "
+            "or more split.num_training"
+        )
+
+
 def kfold_indices(
     y: np.ndarray, folds: int, *, shuffle: bool = False, stratify: bool = False, seed: int = 0
 ) -> list[Fold]:
@@ -58,18 +75,7 @@ def kfold_indices(
     import numpy as np
 
     n = len(y)
-    if folds < 2:
-        raise TuidlError(f"cv.folds: got {folds}; k-fold needs at least 2 folds")
-    if n < 2:  # "use at most 1 folds" would contradict the rule above
-        raise TuidlError(
-            f"cv.folds: k-fold needs at least 2 training rows and there are {n}; "
-            "raise split.num_training"
-        )
-    if folds > n:
-        raise TuidlError(
-            f"cv.folds: {folds} folds but only {n} training rows; use 2 to {n} folds "
-            "or more split.num_training"
-        )
+    check_fold_count(folds, n)
     rng = np.random.default_rng(seed)
     if stratify:
         assign = np.empty(n, dtype=np.int64)

@@ -55,6 +55,8 @@ SETTINGS: dict[str, tuple[Param, ...]] = {
             None,
             "passes over the training rows (none given: 10, unless iterations is set)",
             min=0.001,
+            # a bound so a typo (1e300) is an error, not a run that never ends
+            max=100_000,
             nullable=True,
         ),
         Param(
@@ -63,6 +65,7 @@ SETTINGS: dict[str, tuple[Param, ...]] = {
             None,
             "minibatch steps, instead of epochs",
             min=1,
+            max=1_000_000_000,
             nullable=True,
         ),
         Param("batch_size", "int", 200, "rows per minibatch (N: full batch, 1: SGD)", min=1),
@@ -240,6 +243,10 @@ def check_settings(spec: Any) -> None:
     _check_table("cv", c, skip=skip)
     if skip:  # holdout ignores folds; it only has to be an integer
         c.folds = check_value("cv.folds", replace(setting("cv", "folds"), min=None), c.folds)
+    else:
+        from tuidl.experiment.grid import check_fold_count
+
+        check_fold_count(c.folds, spec.split.num_training)
     if c.refit == "reuse" and c.method != "holdout":
         raise TuidlError(
             "cv.refit: got 'reuse' with cv.method = 'kfold'; k-fold trains one model per fold "
