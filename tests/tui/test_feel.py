@@ -20,14 +20,14 @@ async def test_help_scrolls_from_the_keyboard_to_the_last_row(registry, store_pa
         await pilot.pause()
         first = screen_text(app)
         assert "ctrl+r" in first
-        assert "move the step up / down" not in first  # cut at 80×24: it must scroll
+        assert "a filter reaches the rest" not in first  # cut at 80×24: it must scroll
         for keys in (["end"], ["home", "pagedown", "pagedown", "pagedown"], ["home"] + ["j"] * 40):
             await pilot.press(*keys)
             await pilot.pause()
             assert "History" in screen_text(app)
         await pilot.press("home", "G")
         await pilot.pause()
-        assert "compares the marked run" in screen_text(app)
+        assert "a filter reaches the rest" in screen_text(app)
         await pilot.press("g")
         await pilot.pause()
         assert "# tuidl workbench" in screen_text(app) or "tuidl workbench" in screen_text(app)
@@ -226,3 +226,39 @@ async def test_a_long_failure_message_wraps_instead_of_being_cut(registry, store
         await pilot.pause(0.3)
         flat = " ".join(screen_text(app).split())
         assert "set loss.name to softmax, svm or squared_hinge" in flat
+
+
+def test_docs_and_help_list_every_key_binding_of_the_workbench():
+    import importlib
+    import pkgutil
+    import re
+    from pathlib import Path
+
+    from textual.binding import Binding
+    from textual.widgets import Input
+
+    import tuidl.tui
+    from tuidl.tui.screens.help import HELP
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "tui.md"
+    table = HELP[HELP.index("| where | key | does |") : HELP.index("\n\n## The tabs")]
+    block = docs.read_text().split("<!-- keys:begin -->\n")[1].split("\n<!-- keys:end -->")[0]
+    assert block == table  # docs/tui.md carries the help screen's table verbatim
+    keys_column = " ".join(row.split("|")[2] for row in table.splitlines()[2:])
+    spelled = {"ctrl+": "ctrl+", "slash": "/", "delete": "d", "shift+up": "u", "shift+down": "d"}
+    missing = []
+    for mod in pkgutil.walk_packages(tuidl.tui.__path__, "tuidl.tui."):
+        module = importlib.import_module(mod.name)
+        ours = [o for o in vars(module).values() if getattr(o, "__module__", "") == mod.name]
+        for obj in ours:
+            if not isinstance(obj, type) or issubclass(obj, Input):  # text editing keys
+                continue
+            for b in obj.__dict__.get("BINDINGS", []):
+                if not isinstance(b, Binding) or b.action in ("app.pop_screen", "dismiss"):
+                    continue
+                for key in b.key.split(","):
+                    shown = spelled.get(key, key)
+                    shown = {"f1": "F1", "f2": "F2", "f3": "F3", "f5": "F5"}.get(shown, shown)
+                    if not re.search(rf"(^|[\s/·]){re.escape(shown)}($|[\s/·,])", keys_column):
+                        missing.append(f"{obj.__name__}: {key}")
+    assert not missing, missing

@@ -17,44 +17,58 @@ Build an experiment in **Pipeline**, start it with **ctrl+r** (or the ▶ Run bu
 **Run**, read the table in **Results**, and find old runs in **History**. Runs are done by the same
 runner as `tuidl run`, in their own process: closing this window does not stop them.
 
-## Keys
+## Every key
 
-| key | does |
-|---|---|
-| ctrl+r / F5 | run the pipeline (cross-validation over the grid) |
-| ctrl+g | cancel the run shown, whoever started it (finished folds stay; resumable) |
-| ctrl+s / ctrl+o | save / open the spec as TOML (`tuidl run` reads it) |
-| ctrl+p | command palette: every action, e.g. "Add preprocessing step: pca" |
-| 1 2 3 4 | Pipeline, Run, Results, History (when not typing in a field) |
-| F2 | plugins, their components and load errors |
-| F1 | this help · ctrl+q quit |
-| tab / shift+tab | next / previous field · escape: back to the outline |
+| where | key | does |
+|---|---|---|
+| anywhere | ctrl+r / F5 | run the pipeline (cross-validation over the grid or search) |
+| | ctrl+g | cancel the run shown, whoever started it (finished folds stay; resumable) |
+| | ctrl+s / ctrl+o | save / open the spec as TOML (`tuidl run` reads it; comments kept) |
+| | F3 | sanity checks: initial loss, reg, overfit 20 rows, gradients (`tuidl check`) |
+| | ctrl+p | command palette: every action, e.g. "Add preprocessing step: pca" |
+| | 1 2 3 4 | Pipeline, Run, Results, History (when not typing in a field) |
+| | F1 / F2 | this help / plugins, their components, help and load errors |
+| | ctrl+q | quit (asks first when the spec has unsaved changes) |
+| | tab / shift+tab | next / previous field |
+| | escape | back to the outline (it stays there) |
+| outline | ↑ ↓ · enter | choose a section · edit it |
+| | a · x · u / d | add a step · remove it · move it up / down |
+| Run tab | [ / ] | previous / next chart (Curves, CV, Heatmap, Test, Health, Search) |
+| | p | pictures: first-layer weights, test images of a confusion |
+| | a | next pair of axes for the Search scatter |
+| Results | s / S | cycle the sort column / reverse it |
+| | u | put the selected configuration in the pipeline |
+| History | enter | show the run's results and charts |
+| | f · x · r · R | follow it live · cancel it · resume it · retry it (a new run) |
+| | u · o | its best configuration / its whole spec into the pipeline |
+| | m · c | mark runs · compare the marked runs (and the selected one) |
+| | / | filter and sort: `model=fc_net best>=0.9 tag=baseline sort=-best` |
+| | n · t · N | name · tags · note of the selected run |
+| | d | delete it (or the marked runs), after asking |
+| | g | refresh the list |
+| this help | ↑ ↓ PgUp PgDn Home End, j k space b g G | scroll · escape, F1 or q closes |
+| pictures | w · e | weights · examples; escape closes |
 
-**Pipeline outline**: ↑↓ choose a section · enter edit it · a add a step ·
-x remove · u / d move the step up / down.
+## The tabs
 
-**Forms** come from each component's schema. Type a value; a value that isn't allowed is
-flagged in red with what is allowed. In a number or choice field's *search* box, type the values
-to try in cross-validation, e.g. `1, 3, 5, 8`: every combination of all search boxes is one
-configuration. Sections that don't apply to the model (loss, optimizer… for kNN) are greyed out.
+**Pipeline**: forms come from each component's schema. Type a value; a value that isn't
+allowed is flagged with ✗ and what is allowed, and Run and Save are refused while any is
+(the outline marks the section with `!`). In a number or choice field's *search* box, type
+the values to try, e.g. `1, 3, 5, 8`, or a range `log 1e-5..1e-2` for random search: every
+combination of all search boxes is one configuration. Sections that don't apply to the model
+(loss, optimizer… for kNN) are greyed out.
 
 **Run**: the progress bar counts fits (configurations × folds) with an ETA. Charts: loss and
-accuracy of the trial in flight, the CV chart (each fold a point, mean ± std), a heatmap for
-two-key grids, and the Test pane: the confusion matrix of the retrained best on the test set
-(for attribute datasets, accuracy and F1 per attribute; the Results tab lists all metrics).
-`[` / `]` switch charts on a small screen. A window opened while a run goes on (started
-anywhere: `tuidl run`, `--detach`, another window) follows it here.
+accuracy of the trial in flight (the train − val gap shaded, the learning rate), the CV chart
+(each fold a point, mean ± std; configurations explained under it), a heatmap for two-key
+grids, the Test pane (confusion matrix, or per-attribute metrics), per-layer Health (update /
+weight ratios, dead ReLUs, with what is out of range in words) and the Search scatter. A
+window opened while a run goes on (started anywhere: `tuidl run`, `--detach`, another window)
+follows it here.
 
-**Results**: s cycles the sort column (or click a header), S reverses. ★ marks the best.
-u puts the selected configuration in the pipeline.
+**Results**: ★ marks the best, ≈ the configurations not significantly worse than it.
 
-**History**: enter shows a run's results and charts · f follows it live on the Run tab ·
-x cancels it · r resumes it (only its missing folds run) · R retries it (a new run, same
-spec) · u puts its best configuration in the pipeline · o reopens its spec in the pipeline ·
-m marks runs, c compares the marked runs (and the selected one) · / filters and sorts the
-list (model=fc_net best>=0.9 tag=baseline optimizer.lr=1e-3 sort=-best, or words) ·
-n names, t tags, N annotates the selected run · d deletes it (or the marked runs), after
-asking. The newest 300 runs are listed; a filter reaches the rest.
+**History**: the newest 300 runs; a filter reaches the rest.
 """
 
 
