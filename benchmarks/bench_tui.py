@@ -113,6 +113,13 @@ num_training = 1400
 num_test = 300
 [model]
 name = "linear"
+[loss]
+name = "softmax"
+[init]
+name = "small_random"
+[optimizer]
+name = "sgd"
+lr = 1e-2
 [training]
 epochs = {epochs}
 batch_size = 100
