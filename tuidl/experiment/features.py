@@ -65,7 +65,7 @@ def file_allocator(folder: Path, tag: str):
     return allocate
 
 
-def allocate_npy(path: Path, shape: tuple, dtype: Any) -> np.ndarray:
+def allocate_npy(path: Path, shape: tuple, dtype: Any) -> np.memmap:
     """A new ``.npy`` file mapped for writing, its blocks reserved up front
     (``posix_fallocate``): a full disk is an ``OSError`` (ENOSPC) here, not a SIGBUS that
     kills the process when a page of the sparse file is first written, nor numpy's short

@@ -72,7 +72,8 @@ def save(folder: str | Path, trial: int, state: dict[str, dict[str, np.ndarray]]
             arrays[f"meta{_SEP}{k}"] = np.asarray(float(v))
     target = path(folder, trial)
     tmp = target.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
+    # allow_pickle spelled out (numpy's default) so the stubs do not match **arrays to it
+    np.savez(tmp, allow_pickle=True, **arrays)
     os.replace(tmp, target)
 
 
@@ -115,12 +116,13 @@ def reuse(worker: Any, trial: int, Xtr, ytr, Xev, yev, start: float) -> Any:
     running the final unit (its fold data, trials and registry); returns its
     :class:`~tuidl.experiment.work.FoldResult`."""
     from tuidl.experiment.components import build_trial
+    from tuidl.experiment.recording import first_layer
     from tuidl.experiment.trainer import predict
-    from tuidl.experiment.work import FINAL, FoldResult, Unit, first_layer, fold_rng
+    from tuidl.experiment.work import FINAL, FoldResult, Unit, fold_rng
 
     kept = load(worker.context.model_dir, trial)
     if kept is None and worker.context.model_dir:
-        spec = worker.trials[trial]
+        spec = worker.spec_of(trial)
         again = worker._train(trial, 0, *worker.prepared(spec, 0))
         if again.status != "ok":
             return FoldResult(trial, FINAL, again.status, None, message=again.message)
@@ -129,7 +131,7 @@ def reuse(worker: Any, trial: int, Xtr, ytr, Xev, yev, start: float) -> Any:
     if kept is None:
         return worker._train(trial, FINAL, Xtr, ytr, Xev, yev)
     state, meta = kept
-    spec = worker.trials[trial]
+    spec = worker.spec_of(trial)
     rng = fold_rng(worker.context.seed, trial, 0)
     parts = build_trial(spec, worker.registry, Xtr, ytr, worker.data.num_classes, rng)
     model = parts.model

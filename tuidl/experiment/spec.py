@@ -49,17 +49,23 @@ grid) lives in :mod:`tuidl.experiment.spec_check`; writing it back in
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tuidl.errors import TuidlError
 from tuidl.experiment.space import SearchSpec
 from tuidl.experiment.spec_schema import check_settings, default, tidy_for_toml
 from tuidl.experiment.spec_steps import STEPS_MARKER, renumber_old_steps, step_index
 from tuidl.experiment.spec_toml import dumps_toml
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_D = TypeVar("_D", bound="DataclassInstance")  # a settings table's dataclass (_plain)
 
 # spec table -> registry kind
 COMPONENT_KINDS = {
@@ -184,6 +190,16 @@ class Spec:
     name: str = default("run", "name")
     # [search]: the searcher and its space (tuidl.experiment.space); None: the plain grid
     search: SearchSpec | None = None
+
+    def require_training(self) -> TrainingSpec:
+        """The ``[training]`` table, which validation fills in for every learnable model;
+        a spec without one (a model tuidl does not train) raises :class:`TuidlError`."""
+        if self.training is None:
+            raise TuidlError(
+                f"training: model {self.model.name!r} has no [training] table; "
+                "validate the spec first (it fills in the defaults of a learnable model)"
+            )
+        return self.training
 
     # -- conversion -------------------------------------------------------------------------
 
@@ -432,10 +448,10 @@ def _fields(obj: Any) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in vars(obj).items()}
 
 
-def _plain(cls: type, where: str, data: Any) -> Any:
+def _plain(cls: type[_D], where: str, data: Any) -> _D:
     if not isinstance(data, dict):
         raise TuidlError(f"{where}: expected a table")
-    allowed = list(cls.__dataclass_fields__)
+    allowed = [f.name for f in dataclasses.fields(cls)]
     _check_keys(where, data, allowed)
     return cls(**data)
 

@@ -39,16 +39,15 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tuidl.engine.health import CURVE_PREFIX
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
-from tuidl.experiment import refit, store_pictures
+from tuidl.experiment import refit
 from tuidl.experiment.components import build_trial
 from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-exported
     allocate_npy,
@@ -62,6 +61,12 @@ from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-
     transform_blocks,
 )
 from tuidl.experiment.grid import Fold, kfold_indices, plan
+from tuidl.experiment.recording import (  # StoreSink: re-exported for the benchmarks
+    StoreSink,
+    attribute_accuracy,
+    first_layer,
+    plain,
+)
 from tuidl.experiment.space import with_tables
 from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import is_learnable, point_spec, validate
@@ -205,7 +210,10 @@ class Worker:
         # creates trials as it goes
         if trials is None:
             trials = trial_specs(stored, registry) if stored.search is None else []
-        self.trials: list[Spec | None] = trials  # the runner's own list: it grows there
+        self.trials = trials  # the runner's own list: it grows there
+        # trials this worker built from their params (a worker process, in ask order,
+        # which need not be trial order): see :meth:`spec_of`
+        self._built: dict[int, Spec] = {}
         self._user_spec = with_tables(stored, self.spec)  # a searched key needs its table
         self.folds = make_folds(self.spec, np.asarray(data.y_pool), len(data.y_val), context.seed)
         self._cache_key: tuple[str, int] | None = None
@@ -238,8 +246,9 @@ class Worker:
         if self._cache_key == key and self._cache is not None:
             return self._cache
         self.clear_cache()  # free the previous fold before building the next
-        if fold != FINAL and self.context.data_dir is not None and self.share_folds:
-            self._cache = self._shared(spec, fold)
+        data_dir = self.context.data_dir
+        if fold != FINAL and data_dir is not None and self.share_folds:
+            self._cache = self._shared(spec, fold, data_dir)
             self._cache_shared = True
         else:
             self._cache = self._build(spec, fold, lambda part, shape, dtype: np.empty(shape, dtype))
@@ -287,7 +296,7 @@ class Worker:
         self.preprocess_fits += 1
         return Xtr, ytr, Xev, yev
 
-    def _shared(self, spec: Spec, fold: int):
+    def _shared(self, spec: Spec, fold: int, data_dir: str):
         """A CV fold built by whichever worker needs it first, written to ``.npy`` files in
         the run's data folder and memory-mapped by every worker: the fold's features exist
         once (not once per worker) and the chain is fitted once per fold for all workers.
@@ -297,7 +306,7 @@ class Worker:
         after that rebuilds them (identical features)."""
         import fcntl
 
-        folder = Path(self.context.data_dir) / "folds"
+        folder = Path(data_dir) / "folds"
         folder.mkdir(exist_ok=True)
         tag = fold_tag(spec, fold)
         y = np.asarray(self.data.y_pool)
@@ -337,7 +346,7 @@ class Worker:
         try:
             for i, t in enumerate(unit.trials):
                 self.spec_of(t, unit.params[i] if i < len(unit.params) else None)
-            spec = self.trials[unit.trials[0]]
+            spec = self.spec_of(unit.trials[0])
             Xtr, ytr, Xev, yev = self.prepared(spec, unit.fold)
             if is_learnable(spec, self.registry):
                 if unit.fold == FINAL and refit.mode(spec) == "reuse":
@@ -365,8 +374,10 @@ class Worker:
     def spec_of(self, trial: int, params: dict[str, Any] | None = None) -> Spec:
         """Trial ``trial``'s normalized spec: known already, else built from ``params`` (its
         searched values), else from the spec's grid (a caller that sent no params)."""
-        if trial < len(self.trials) and self.trials[trial] is not None:
-            return self.trials[trial]  # type: ignore[return-value]
+        if trial < len(self.trials):
+            return self.trials[trial]
+        if trial in self._built:
+            return self._built[trial]
         if params is None:
             grid = trial_specs(self._user_spec, self.registry)
             if trial >= len(grid):
@@ -376,13 +387,11 @@ class Worker:
             spec = validate(
                 point_spec(self._user_spec, params, self.registry), self.registry, check_grid=False
             )
-        while len(self.trials) <= trial:
-            self.trials.append(None)
-        self.trials[trial] = spec
+        self._built[trial] = spec
         return spec
 
     def _fit(self, unit: Unit, Xtr, ytr, Xev, yev, start: float) -> list[FoldResult]:
-        specs = [self.trials[t] for t in unit.trials]
+        specs = [self.spec_of(t) for t in unit.trials]
         model = self.registry.create("model", specs[0].model.name, specs[0].model.params)
         model.fit(Xtr, ytr)
         if len(specs) > 1:
@@ -431,7 +440,7 @@ class Worker:
         hook = getattr(loss, "metrics", None)
         if callable(hook):
             try:
-                return _plain(hook(y, pred, names))
+                return plain(hook(y, pred, names))
             except Exception as exc:
                 fallback = attribute_accuracy(y, pred, names)
                 fallback["error"] = f"the loss's metrics hook failed: {type(exc).__name__}: {exc}"
@@ -439,13 +448,13 @@ class Worker:
         return attribute_accuracy(y, pred, names)
 
     def _train(self, trial: int, fold: int, Xtr, ytr, Xev, yev) -> FoldResult:
-        spec = self.trials[trial]
+        spec = self.spec_of(trial)
         start = time.perf_counter()
         rng = fold_rng(self.context.seed, trial, fold)
         # the loss's optional fit hook sees this fold's training rows only
         parts = build_trial(spec, self.registry, Xtr, ytr, self.data.num_classes, rng)
         model, loss, optimizer = parts.model, parts.loss, parts.optimizer
-        t = spec.training
+        t = spec.require_training()
         total = t.iterations or round(
             (t.epochs or 1.0) * iterations_per_epoch(len(ytr), t.batch_size, t.sampling)
         )
@@ -508,113 +517,3 @@ class Worker:
                 fit_seconds=seconds,
             )
         return FoldResult(trial, fold, "ok", score, result.train_acc, seconds, test=test)
-
-
-def first_layer(model: Any, name: str) -> dict[str, Any]:
-    """What the final unit records for the weight pictures: ``weights`` (units, dim) and
-    ``per_class`` from a model that declares :class:`tuidl.api.ShowsWeights`, else a
-    ``weights_note`` saying why there are none."""
-    from tuidl.plugins.api import ShowsWeights
-
-    if not isinstance(model, ShowsWeights):
-        return {
-            "weights_note": f"model {name!r} does not declare first_layer_weights() "
-            "(tuidl.api.ShowsWeights)"
-        }
-    W, per_class = model.first_layer_weights()
-    return {"weights": np.asarray(W), "per_class": bool(per_class)}
-
-
-def attribute_accuracy(Y_true, Y_pred, names) -> dict[str, Any]:
-    """Per-attribute test accuracy of (N, A) 0/1 targets and predictions, and its mean:
-    ``{"attributes": {name: {"accuracy", "positives"}}, "mean": {"accuracy"}}``, the shape
-    a multi-label loss's ``metrics`` hook returns (which may add precision, recall, F1)."""
-    Y_true, Y_pred = np.asarray(Y_true), np.asarray(Y_pred)
-    acc = (Y_true == Y_pred).mean(axis=0) if len(Y_true) else np.zeros(Y_true.shape[1])
-    per = {
-        str(name): {"accuracy": float(acc[i]), "positives": int(Y_true[:, i].sum())}
-        for i, name in enumerate(names)
-    }
-    return {"attributes": per, "mean": {"accuracy": float(acc.mean()) if acc.size else 0.0}}
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as JSON-safe Python: numpy scalars to int/float, NaN and inf to None;
-    anything that is not a dict/list/number/str/bool/None raises ``TypeError``."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"{type(value).__name__} is not a number, string, list or dict")
-
-
-class StoreSink:
-    """Trainer events into the store: loss points (bucket means of ``stride`` iterations)
-    and per-epoch train/val accuracy and learning rate, each delivery one transaction; and,
-    for a ``model`` with :class:`tuidl.api.ShowsWeights` on image rows (``image_shape``),
-    its first-layer weights after an epoch (:class:`~tuidl.experiment.store_pictures.
-    LiveWriter`)."""
-
-    def __init__(
-        self,
-        store: Any,
-        run_id: int,
-        trial: int,
-        fold: int,
-        stride: int = 1,
-        *,
-        model: Any = None,
-        image_shape: tuple[int, ...] = (),
-        class_names: Sequence[str] = (),
-    ) -> None:
-        self.store, self.run_id, self.trial, self.fold = store, run_id, trial, fold
-        self.stride = stride
-        self.live = store_pictures.LiveWriter.of(
-            store, run_id, trial, fold, model, image_shape, class_names
-        )
-        self._sum = 0.0
-        self._count = 0
-        self._pending: list[tuple[str, float, float | None]] = []
-
-    def losses(self, first_iteration: int, values: list[float]) -> None:
-        if self.stride == 1:
-            self._pending.extend(("loss", first_iteration + i, v) for i, v in enumerate(values))
-        else:
-            for i, v in enumerate(values):
-                self._sum += v
-                self._count += 1
-                it = first_iteration + i
-                if it % self.stride == 0:
-                    self._pending.append(("loss", it, self._sum / self._count))
-                    self._sum, self._count = 0.0, 0
-        self._write()
-
-    def epoch(self, epoch: float, train_acc: float, val_acc: float | None, lr: float) -> None:
-        self._pending.append(("train_acc", epoch, train_acc))
-        if val_acc is not None:
-            self._pending.append(("val_acc", epoch, val_acc))
-        self._pending.append(("lr", epoch, lr))
-        self._write()
-        if self.live is not None:
-            self.live.epoch(epoch)
-
-    def health(self, iteration: int, stats: dict[str, float]) -> None:
-        # one curve per statistic, "health:<stat>:<where>" (the views read them by prefix);
-        # written with the next loss or epoch delivery, not a transaction of its own
-        self._pending.extend((f"{CURVE_PREFIX}{k}", iteration, v) for k, v in stats.items())
-
-    def flush(self) -> None:
-        self._write()
-
-    def _write(self) -> None:
-        if self._pending:
-            self.store.add_points(self.run_id, self.trial, self.fold, self._pending)
-            self._pending = []
