@@ -262,3 +262,14 @@ def test_docs_and_help_list_every_key_binding_of_the_workbench():
                     if not re.search(rf"(^|[\s/·]){re.escape(shown)}($|[\s/·,])", keys_column):
                         missing.append(f"{obj.__name__}: {key}")
     assert not missing, missing
+
+
+async def test_the_form_shows_the_components_help_without_a_mouse(registry, store_path):
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.pipeline.focus_section("model")  # kNN: its docstring says how it votes
+        await pilot.pause(0.2)
+        flat = " ".join(screen_text(app).split())
+        assert "k-nearest neighbours: each test row takes the" in flat
+        assert "majority label of its k closest rows." in flat

@@ -57,6 +57,8 @@ class SectionEditor(VerticalScroll, can_focus=False):
     SectionEditor { height: 1fr; padding: 0 1; }
     SectionEditor .title { text-style: bold; height: 1; }
     SectionEditor .summary { color: $text-muted; height: auto; margin-bottom: 1; }
+    SectionEditor .component-help { color: $text-muted; height: auto; max-height: 3;
+                                    margin-bottom: 1; text-style: italic; }
     SectionEditor .hint { color: $warning; height: auto; margin-bottom: 1; }
     SectionEditor .note { height: auto; margin-top: 1; }
     SectionEditor .chooser { height: 1; }
@@ -145,6 +147,10 @@ class SectionEditor(VerticalScroll, can_focus=False):
             summary = Static(Text(comp.summary + where), classes="summary")
             summary.tooltip = comp.help  # the factory's docstring; F2 shows it in full
             yield summary
+            # the docstring's first paragraph, for keyboard users too (a tooltip needs a mouse)
+            first = " ".join((comp.help or "").split("\n\n")[0].split())
+            if first and first.rstrip(".") != comp.summary.rstrip("."):
+                yield Static(Text(first), classes="component-help", markup=False)
         elif current and current not in names:
             yield Static(Text(f"unknown {sec.kind} {current!r}"), classes="hint")
 
