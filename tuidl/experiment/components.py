@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from tuidl.experiment.spec import Spec
+from tuidl.plugins.api import FitsData
 
 
 @dataclass
@@ -55,7 +56,7 @@ def build_trial(
     optimizer = registry.create(
         "optimizer", spec.optimizer.name, {**spec.optimizer.params, **(optimizer_params or {})}
     )
-    if callable(getattr(loss, "fit", None)):
+    if isinstance(loss, FitsData):  # a declared capability (tuidl.api), not a probe
         # e.g. hierarchical softmax builds its class tree from the training rows' class means
         loss.fit(X, y, num_classes=num_classes)
     input_dim = X.shape[1] if X.ndim == 2 else tuple(X.shape[1:])
