@@ -6,6 +6,8 @@ separate ``tuidl run`` process) and followed by polling the store from a worker 
 
 Layout: messages and bindings up top, then compose, ``@on`` handlers, actions, and the workers
 at the bottom, with :meth:`WorkbenchApp.on_worker_state_changed` the one place worker errors go.
+Following a run (polling the store until it ends) is the base class
+:class:`~tuidl.tui.following.RunFollowing`.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tuidl.errors import TuidlError
 from tuidl.tui.backend import Backend, RunView, error_text
+from tuidl.tui.following import RunFollowing
 from tuidl.tui.specdoc import SpecDoc
 from tuidl.tui.widgets.charts_view import ChartsView
 from tuidl.tui.widgets.history_panel import HistoryPanel
@@ -42,13 +45,13 @@ WATCH_POLLS = 10  # while no run goes on here, look for one started elsewhere ev
 RUN_ACTIONS = ("follow", "cancel", "resume", "retry", "use")
 
 
-class WorkbenchApp(App[None]):
+class WorkbenchApp(RunFollowing):
     """``WorkbenchApp(registry=..., store_path=..., spec=...)``; tests inject all three."""
 
     CSS_PATH = "app.tcss"
     TITLE = "tuidl"
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="app.help"),
         Binding("ctrl+r,f5", "run", "Run", id="app.run", priority=True),
         Binding("ctrl+g", "cancel", "Cancel", id="app.cancel", priority=True),
@@ -120,7 +123,7 @@ class WorkbenchApp(App[None]):
             with TabPane("3 Results", id="tab-results"):
                 yield ResultsTable(id="results")
             with TabPane("4 History", id="tab-history"):
-                yield HistoryPanel(id="history")
+                yield HistoryPanel(self.backend, id="history")
         yield Static("", id="status")
         yield Footer(id="footer")
 
@@ -164,18 +167,22 @@ class WorkbenchApp(App[None]):
         self.query_one(ChartsView).set_wide(width >= WIDE[0] and height >= WIDE[1])
 
     @property
-    def pipeline(self) -> PipelinePanel:
-        return self.query_one(PipelinePanel)
+    def spec_doc(self) -> SpecDoc:
+        """The spec being edited; only once the registry is loaded (callers check
+        :attr:`ready` first). Raises RuntimeError before then: that is a bug in the caller."""
+        if self.doc is None:
+            raise RuntimeError("the spec is not loaded yet (check WorkbenchApp.ready first)")
+        return self.doc
 
     @property
-    def running(self) -> bool:
-        return self._starting or (self.live is not None and not self.live.finished_states)
+    def pipeline(self) -> PipelinePanel:
+        return self.query_one(PipelinePanel)
 
     def problems(self) -> dict[str, str]:
         """The spec's problems plus preprocessing steps whose output shape can't be computed."""
         if not self.ready:
             return {}
-        errors = self.doc.errors()
+        errors = self.spec_doc.errors()
         for i, shape in enumerate(self.pipeline.shapes()):
             if shape.startswith("error:"):
                 errors.setdefault(f"preprocess.{i}", shape.removeprefix("error: "))
@@ -252,10 +259,12 @@ class WorkbenchApp(App[None]):
     # ---- actions ------------------------------------------------------------------------
     def action_tab(self, name: str) -> None:
         self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
-        if name == "pipeline" and not self.ready:
+        if name == "pipeline":
+            if self.ready:
+                with contextlib.suppress(Exception):
+                    self.query_one(SectionList).focus()
             return
         target = {
-            "pipeline": SectionList,
             "results": "#results DataTable",
             "history": "#history DataTable",
             "run": "#run #chart-tabs",
@@ -270,7 +279,7 @@ class WorkbenchApp(App[None]):
     def _active_tab(self) -> str:
         return self.query_one("#tabs", TabbedContent).active.removeprefix("tab-")
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         """Escape: from a form back to the outline; on the outline it stays put, since on the
         tab bar the next digits typed (``1e-3``) would switch tabs instead of editing."""
         focused = self.focused
@@ -296,7 +305,7 @@ class WorkbenchApp(App[None]):
             self.notify(f"fix the spec first: {next(iter(errors.values()))}", severity="error")
             return
         self.notify("running the sanity checks (a few seconds)…", timeout=3)
-        self._sanity(self.doc.export())
+        self._sanity(self.spec_doc.export())
 
     def action_plugins(self) -> None:
         from tuidl.tui.screens.plugins import PluginsScreen
@@ -343,7 +352,7 @@ class WorkbenchApp(App[None]):
         if errors:
             key, message = next(iter(errors.items()))
             self.notify(f"fix the spec first: {message}", severity="error", timeout=8)
-            sections = {s.key for s in self.doc.sections()}
+            sections = {s.key for s in self.spec_doc.sections()}
             section = key if key in sections else key.rsplit(".", 1)[0]
             self.action_tab("pipeline")
             self.pipeline.focus_section(section)
@@ -351,7 +360,7 @@ class WorkbenchApp(App[None]):
         self.action_tab("run")
         self.query_one(RunPanel).set_message("starting the runner…")
         self._starting = True
-        self._start_run(self.doc.export())
+        self._start_run(self.spec_doc.export())
 
     def action_cancel(self) -> None:
         """Cancel the run followed (or shown) here, whoever started it."""
@@ -416,7 +425,7 @@ class WorkbenchApp(App[None]):
 
     def _save(self, path: str) -> None:
         try:
-            saved = self.backend.save_spec(self.doc.export(), path)
+            saved = self.backend.save_spec(self.spec_doc.export(), path)
         except TuidlError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
@@ -443,7 +452,7 @@ class WorkbenchApp(App[None]):
             self.notify(str(exc), severity="error", timeout=8)
             return
         self._set_doc(SpecDoc(self.backend.registry, data, self.backend.settings()), Path(path))
-        errors = self.doc.errors()
+        errors = self.spec_doc.errors()
         if errors:
             self.notify(
                 f"opened {path} with {len(errors)} problem(s), flagged in red", severity="warning"
@@ -459,13 +468,6 @@ class WorkbenchApp(App[None]):
         self.action_tab("pipeline")
         self._refresh_status()
 
-    def show_run(self, view: RunView) -> None:
-        """Draw a run (live or stored) in the Run and Results tabs."""
-        self.view = view
-        self.query_one(RunPanel).show(view, force_charts=view.finished_states)
-        self.query_one(ResultsTable).show(view, force=view.finished_states)
-        self._refresh_status()
-
     def open_run(self, run_id: str, how: str = "show") -> None:
         self._load_run(run_id, how)
 
@@ -475,59 +477,6 @@ class WorkbenchApp(App[None]):
 
         yield from workbench_commands(self)
         yield from super().get_system_commands(screen)
-
-    # ---- following a run ----------------------------------------------------------------
-    def follow(self, run_id: str) -> None:
-        """Draw run ``run_id`` (from the store, started anywhere) live until it ends."""
-        self.run_id = run_id
-        self._dead_polls = 0
-        self._saw_active = False
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-        self._poll_timer = self.set_interval(self.poll_seconds, self._poll)
-        self._poll()
-
-    def _poll(self) -> None:
-        if self.run_id is not None and not self._polling:
-            self._polling = True
-            self._fetch_run(self.run_id)
-
-    def _followed(self, view: RunView) -> None:
-        self._polling = False
-        if view.id != self.run_id or not self.query(RunPanel):  # (none: the app is closing)
-            return
-        if view.process == "gone" and not view.finished_states:
-            self._dead_polls += 1  # a runner that just ended gets a moment to mark the run
-            if self._dead_polls >= 3:
-                view.message = (
-                    f"the runner exited without finishing; see its log {view.log_path or ''}; "
-                    "r on History resumes it"
-                )
-                view.status = "failed"
-        self._saw_active = self._saw_active or not view.finished_states
-        self.live = view
-        if self.view is None or self.view.id == view.id:
-            self.show_run(view)
-        else:
-            self._refresh_status()
-        if view.finished_states and self._poll_timer is not None:
-            self._poll_timer.stop()
-            self._poll_timer = None
-            if self._saw_active:
-                self._finished(view)
-
-    def _finished(self, view: RunView) -> None:
-        text = f"run {view.id} {view.status}"
-        if view.best_index is not None and view.best_index < len(view.trials):
-            best = view.trials[view.best_index]
-            if best.mean is not None:
-                text += f": best cv {best.mean:.4f}"
-        if view.test_accuracy is not None:
-            text += f", test accuracy {view.test_accuracy:.4f}"
-        self.notify(
-            text, severity="information" if view.status == "finished" else "warning", timeout=6
-        )
-        self._load_history()
 
     # ---- workers (results come back through on_worker_state_changed) ------------------
     @work(thread=True, group="registry", exit_on_error=False)
@@ -547,14 +496,6 @@ class WorkbenchApp(App[None]):
     def _cancel_run(self, run_id: str) -> tuple[bool, str]:
         return self.backend.cancel(run_id)
 
-    def _watch_newest(self) -> None:
-        if not self.running:
-            self._follow_newest()
-
-    @work(thread=True, exclusive=True, group="newest", exit_on_error=False)
-    def _follow_newest(self) -> str | None:
-        return self.backend.newest_active()
-
     @work(thread=True, group="relaunch", exit_on_error=False)
     def _relaunch(self, action: str, run_id: str) -> tuple[str, str]:
         if action == "resume":
@@ -565,14 +506,6 @@ class WorkbenchApp(App[None]):
     @work(thread=True, group="params", exit_on_error=False)
     def _load_params(self, run_id: str, trial: int | None) -> tuple[str, int | None, dict]:
         return run_id, trial, self.backend.params_spec(run_id, trial)
-
-    @work(thread=True, group="poll", exit_on_error=False)
-    def _fetch_run(self, run_id: str) -> RunView:
-        return self.backend.get_run(run_id)
-
-    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
-    def _load_history(self):
-        return self.backend.list_runs(self.query_one(HistoryPanel).filter_text)  # its filter line
 
     @work(thread=True, group="load-run", exit_on_error=False)
     def _load_run(self, run_id: str, how: str) -> tuple[str, RunView]:
@@ -609,7 +542,9 @@ class WorkbenchApp(App[None]):
             self.query_one(ResultsTable).clear()
             self.view = None
             # check=False: the form may hold a half-typed value by now; it must not stop this
-            self.live = RunView(id=str(result), status="queued", spec=self.doc.export(check=False))
+            self.live = RunView(
+                id=str(result), status="queued", spec=self.spec_doc.export(check=False)
+            )
             self._starting = False
             self.notify(f"run {result} started", timeout=2)
             self.follow(str(result))

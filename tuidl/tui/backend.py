@@ -252,7 +252,7 @@ class Backend:
         from tuidl.experiment.refine import write_refined
 
         with self._store() as store:
-            return write_refined(store.get_run(int(run_id)), folder)[1]
+            return write_refined(store.get_run(int(run_id)), Path(folder))[1]
 
     def start(self, data: dict[str, Any]) -> str:
         """Store ``data`` as a queued run and launch its runner detached; return its id.

@@ -14,6 +14,7 @@ from textual.app import SystemCommand
 
 from tuidl.errors import TuidlError
 from tuidl.tui.specdoc import COMPONENT_SECTIONS
+from tuidl.tui.widgets.history_panel import HistoryPanel
 
 if TYPE_CHECKING:
     from tuidl.tui.app import WorkbenchApp
@@ -23,7 +24,7 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
     if not app.ready:
         return
     reg = app.backend.registry
-    doc = app.doc
+    doc = app.spec_doc
     yield SystemCommand("Run", "Start cross-validation over the grid (ctrl+r)", app.action_run)
     yield SystemCommand("Cancel run", "Stop the run in progress (ctrl+g)", app.action_cancel)
     yield SystemCommand(
@@ -82,7 +83,7 @@ def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:
             partial(_edit, app, sec.key),
             discover=False,
         )
-    for run in app.query_one("#history").runs[:50]:
+    for run in app.query_one("#history", HistoryPanel).runs[:50]:
         label = f"run {run.id} ({run.dataset}, {run.model}, {run.status})"
         yield SystemCommand(
             f"Open run {run.id}",

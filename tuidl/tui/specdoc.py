@@ -34,6 +34,14 @@ from tuidl.experiment.spec_schema import setting
 from tuidl.experiment.spec_steps import STEPS_FROM
 from tuidl.plugins.registry import Registry
 from tuidl.plugins.schema import Component, Param
+from tuidl.tui.valuetext import (
+    blank_to_none,
+    range_text,
+    shape_text,
+    split_list_values,
+    split_values,
+    values_text,
+)
 
 # spec table -> component kind, for the tables that name one component (the spec layer's
 # map without the preprocess array, which the outline shows step by step)
@@ -44,8 +52,6 @@ LEARNING_SECTIONS = LEARNING_TABLES
 # spec's top level (name, seed)
 SETTINGS_SECTIONS = ("run", "split", "training", "cv")
 SEARCHABLE_TYPES = ("int", "float", "choice", "list")
-# how a list param's search values are separated ("100; 50, 50" is [100] and [50, 50])
-LIST_SEPARATOR = ";"
 
 # The number of the first preprocessing step in key paths ("preprocess.1.k"): the spec layer's
 # convention. Section keys ("preprocess.0") are list indexes, internal to the workbench.
@@ -153,6 +159,7 @@ class SpecDoc:
 
     def component(self, section: str) -> Component | None:
         """The component a section names, or ``None`` (a settings table, or an unknown name)."""
+        kind: str | None
         if section.startswith("preprocess."):
             kind = "preprocessor"
         else:
@@ -236,14 +243,14 @@ class SpecDoc:
     def set_param(self, section: str, name: str, value: Any) -> Any:
         """Validate ``value`` (typed, or text from a form) and store it; raise with the message."""
         param = self._param(section, name)
-        checked = param.validate(_blank_to_none(value, param), self.owner(section))
+        checked = param.validate(blank_to_none(value, param), self.owner(section))
         self.table(section)[name] = checked
         return checked
 
     def check_param(self, section: str, name: str, value: Any) -> Any:
         """Like :meth:`set_param` without storing (for a form's inline check)."""
         param = self._param(section, name)
-        return param.validate(_blank_to_none(value, param), self.owner(section))
+        return param.validate(blank_to_none(value, param), self.owner(section))
 
     def _param(self, section: str, name: str) -> Param:
         for p in self.params(section):
@@ -329,7 +336,7 @@ class SpecDoc:
             return self._set_range(section, name, text)
         self.space.pop(key, None)  # a list replaces a range
         if isinstance(text, str):
-            items = _split_list_values(text) if is_list else _split_values(text)
+            items = split_list_values(text) if is_list else split_values(text)
         else:
             items = list(text)
         if not items:
@@ -389,22 +396,16 @@ class SpecDoc:
     def grid_text(self, section: str, name: str) -> str:
         rng = self.space.get(self.grid_key(section, name))
         if isinstance(rng, dict):  # a range: shown as it is typed
-            kind = next(k for k in rng if k != "log")
-            lo, hi = rng[kind]
-            log = kind == "log_uniform" or rng.get("log", False)
-            return f"{'log ' if log else ''}{_fmt(lo)}..{_fmt(hi)}"
+            return range_text(rng)
         values = self.grid.get(self.grid_key(section, name))
-        if not values:
-            return ""
-        if any(isinstance(v, list | tuple) for v in values):
-            return f"{LIST_SEPARATOR} ".join(format_value(v) for v in values)
-        return ", ".join(_fmt(v) for v in values)
+        return values_text(values) if values else ""
 
     def grid_points(self) -> int:
         """How many configurations the grid makes (1 without a grid); for another searcher
         (``[search] method``), the configurations it samples (its ``trials``)."""
         search = self.data.get("search")
-        method = search.get("method", "grid") if isinstance(search, dict) else "grid"
+        search = search if isinstance(search, dict) else {}
+        method = search.get("method", "grid")
         if method != "grid":
             trials = search.get("trials")
             if trials is None:
@@ -468,14 +469,14 @@ class SpecDoc:
                 continue
             table = self.table(sec.key) if self.has_table(sec.key) else None
             if sec.kind is not None:
-                name = (table or {}).get("name")
-                if name is None:
+                chosen = (table or {}).get("name")
+                if chosen is None:
                     if self.registry.names(sec.kind):
                         out[sec.key] = f"choose a {sec.kind}"
                     continue
                 if self.component(sec.key) is None:
                     try:
-                        self.registry.get(sec.kind, name)
+                        self.registry.get(sec.kind, chosen)
                     except TuidlError as exc:
                         out[sec.key] = str(exc)
                     continue
@@ -532,7 +533,7 @@ class SpecDoc:
             try:
                 obj = comp.create(_known(comp, self.steps[i]))
                 shape = tuple(obj.output_shape(tuple(shape)))
-                out.append(_shape_text(shape))
+                out.append(shape_text(shape))
             except Exception as exc:
                 out.append(f"error: {exc}")
                 shape = None
@@ -592,42 +593,3 @@ def _normalize(data: dict[str, Any]) -> dict[str, Any]:
     cv = data.setdefault("cv", {})
     cv.setdefault("grid", {})
     return data
-
-
-def _blank_to_none(value: Any, param: Param) -> Any:
-    if isinstance(value, str) and value.strip() == "" and param.type != "str":
-        return None
-    return value
-
-
-def _split_values(text: str) -> list[str]:
-    text = text.strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-    return [t.strip().strip("\"'") for t in text.split(",") if t.strip()]
-
-
-def _split_list_values(text: str) -> list[str]:
-    """``"100; 50, 50"`` -> ``["100", "50, 50"]``: alternatives for a list param."""
-    return [t.strip() for t in text.split(LIST_SEPARATOR) if t.strip()]
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "(N, " + ", ".join(str(d) for d in shape) + ")"
-
-
-def format_value(v: Any) -> str:
-    """A value as a form shows it (and accepts it back)."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list | tuple):
-        return ", ".join(_fmt(x) for x in v)
-    return _fmt(v)

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -40,7 +40,9 @@ def checks_text(label: str, checks: list[Any]) -> Text:
 class ChecksScreen(ModalScreen[None]):
     """Shows :func:`checks_text`; escape or q closes."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape,q", "dismiss", "Close", id="checks.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss", "Close", id="checks.close")
+    ]
 
     DEFAULT_CSS = """
     ChecksScreen { align: center middle; }

@@ -10,14 +10,14 @@ from typing import Any, ClassVar
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 
 class CompareScreen(Screen[None]):
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="compare.close")
     ]
 
@@ -44,12 +44,14 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        from textual_plotext import PlotextPlot
+
         from tuidl import charts
 
         runs = self.data["runs"]
         labels = [f"run {r['id']}" for r in runs]
         charts.draw_cv(
-            self.query_one("#cv").plt,
+            self.query_one("#cv", PlotextPlot).plt,
             labels,
             [r["fold_scores"] for r in runs],
             "run (best configuration)",
@@ -62,7 +64,7 @@ class CompareScreen(Screen[None]):
                 (label, *r["curves"].get(kind, ([], [])))
                 for label, r in zip(labels, runs, strict=True)
             ]
-            charts.draw_overlay(self.query_one(chart).plt, series, title, xlabel)
+            charts.draw_overlay(self.query_one(chart, PlotextPlot).plt, series, title, xlabel)
 
 
 def _acc(v: float | None) -> str:

@@ -19,9 +19,10 @@ from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Label, Select, Static, TabbedContent, TabPane
 
 from tuidl.tui.backend import error_text
@@ -32,7 +33,7 @@ LIVE_REFRESH = 2.0
 class PicturesScreen(ModalScreen[None]):
     """Weights and confusion examples of stored run ``run_id``."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close", id="pictures.close"),
         Binding("w", "show('weights')", "Weights", id="pictures.weights"),
         Binding("e", "show('examples')", "Examples", id="pictures.examples"),
@@ -62,7 +63,9 @@ class PicturesScreen(ModalScreen[None]):
         self.weights: Any = None  # run_pictures.WeightRows or the sentence why not
         self._data: Any = None  # the run's split, once the examples needed it
         self._pair: tuple[int, int] | None = None
-        self._refresh = None  # reloads a live run's weights every LIVE_REFRESH seconds
+        self._refresh: Timer | None = (
+            None  # reloads a live run's weights every LIVE_REFRESH seconds
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pictures"):
@@ -135,7 +138,10 @@ class PicturesScreen(ModalScreen[None]):
             )
             return
         options = [(f"{i} {n}" if n != str(i) else n, i) for i, n in enumerate(names)]
-        true_sel, pred_sel = self.query_one("#pair-true", Select), self.query_one("#pair-pred")
+        true_sel, pred_sel = (
+            self.query_one("#pair-true", Select),
+            self.query_one("#pair-pred", Select),
+        )
         true_sel.set_options(options)
         pred_sel.set_options(options)
         with self.prevent(Select.Changed):

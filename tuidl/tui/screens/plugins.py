@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
@@ -18,7 +18,7 @@ from tuidl.plugins.registry import Registry
 
 
 class PluginsScreen(Screen[None]):
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f2,q", "app.pop_screen", "Back", id="plugins.close")
     ]
 

@@ -15,9 +15,10 @@ from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.timer import Timer
 from textual.widgets import Static, Tab, Tabs
 
 from tuidl.tui.backend import RunView
@@ -42,7 +43,7 @@ class ChartsView(Vertical):
     """Four chart panes fed from a :class:`RunView`; plots are created lazily on first mount."""
 
     # shown in the footer while the charts have focus (the app's own [ ] work from any tab)
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("[", "cycle(-1)", "Prev chart", id="charts.prev"),
         Binding("]", "cycle(1)", "Next chart", id="charts.next"),
         Binding("p", "pictures", "Pictures", id="charts.pictures"),
@@ -75,7 +76,7 @@ class ChartsView(Vertical):
         self._switched_for_knn = False
         self._ready = False
         self._plots: dict = {}
-        self._flush_timer = None
+        self._flush_timer: Timer | None = None
         self.run_id: str | None = None  # the run drawn, whose pictures p opens
         self._space_view: RunView | None = None  # what the Search pane draws when shown
         self._axes = 0  # which pair of parameters the Search pane draws (a cycles them)
@@ -200,7 +201,7 @@ class ChartsView(Vertical):
             return
         if not force and now - self._last_draw < 1.0 / MAX_HZ:
             self._pending = view
-            if not getattr(self, "_flush_timer", None):
+            if self._flush_timer is None:
                 self._flush_timer = self.set_timer(1.0 / MAX_HZ, self._flush)
             return
         self._last_draw = now

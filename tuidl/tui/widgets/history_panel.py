@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from tuidl.tui.backend import RunSummary
+from tuidl.tui.backend import Backend, RunSummary
 
 
 class HistoryPanel(Vertical):
@@ -33,7 +34,7 @@ class HistoryPanel(Vertical):
             self.action = action
             self.run_ids = run_ids
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "act('show')", "Show", id="history.show"),
         Binding("o", "act('open')", "Open spec", id="history.open"),
         Binding("m,space", "mark", "Mark", id="history.mark"),
@@ -57,8 +58,10 @@ class HistoryPanel(Vertical):
     HistoryPanel DataTable { height: 1fr; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, backend: Backend, *, id: str | None = None) -> None:
+        """``backend``: the app's, which renames, tags, annotates and deletes runs."""
         super().__init__(id=id)
+        self.backend = backend
         self.runs: list[RunSummary] = []
         self.marked: list[str] = []
         # the filter line (store_query.parse_query): the app lists runs through it
@@ -214,9 +217,9 @@ class HistoryPanel(Vertical):
         title = f"{field.capitalize()} of run {run_id}"
         self.app.push_screen(TextPrompt(title, value, hint[field]), chosen)
 
-    def _manage(self, change, done: str) -> None:
+    def _manage(self, change: Callable[[Backend], object], done: str) -> None:
         def work() -> str:
-            change(self.app.backend)
+            change(self.backend)
             return done
 
         self.run_worker(work, thread=True, group="history-manage", exit_on_error=False)

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from tuidl.plugins.schema import Param
-from tuidl.tui.specdoc import format_value
+from tuidl.tui.valuetext import format_value
 
 # Input's own bindings that edit the text or move the cursor (not submit, not the clipboard)
 _EDITING = ("cursor_", "delete_", "home", "end", "select_all")
@@ -187,7 +187,7 @@ class ParamRow(Vertical):
     # ---- what the panel calls -----------------------------------------------------------
     def set_error(self, message: str) -> None:
         # the mark keeps an error apart from help text where colour is off (NO_COLOR)
-        for error in self.query(".error"):
+        for error in self.query(".error").results(Static):
             error.update(f"✗ {message}" if message else "")
         self.set_class(bool(message), "-invalid")
 

@@ -9,12 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widget import AwaitMount
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from tuidl.errors import TuidlError
 from tuidl.tui.backend import Backend, DatasetInfo, error_text
-from tuidl.tui.specdoc import Section, SpecDoc, format_value
+from tuidl.tui.specdoc import Section, SpecDoc
+from tuidl.tui.valuetext import format_value
 from tuidl.tui.widgets.param_row import ParamRow
 from tuidl.tui.widgets.section_editor import SectionEditor
 from tuidl.tui.widgets.section_list import ADD_STEP, SectionList
@@ -51,7 +53,7 @@ class PipelinePanel(Horizontal):
         self._info_key: tuple | None = None
         self._shown: str | None = None
         self.editor: SectionEditor | None = None
-        self._mounting = None  # the shown editor's AwaitMount, for focus_form
+        self._mounting: AwaitMount | None = None  # the shown editor's mount, for focus_form
 
     def compose(self) -> ComposeResult:
         yield SectionList(id="sections")
@@ -246,7 +248,7 @@ class PipelinePanel(Horizontal):
     # ---- handlers -----------------------------------------------------------------------
     @on(SectionList.Highlighted, "#sections")
     def _highlighted(self, event: SectionList.Highlighted) -> None:
-        if event.list_view.rebuilding:
+        if isinstance(event.list_view, SectionList) and event.list_view.rebuilding:
             return
         key = event.item.name if event.item is not None else None
         if key and key != self._shown:

@@ -17,10 +17,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.timer import Timer
+from textual.widgets import DataTable, Static, TabbedContent
 
 from tuidl.experiment.refit import stored_mode
 from tuidl.tui.backend import RunView, TrialRow
@@ -32,7 +33,7 @@ FIXED_COLUMNS = ("mean ± std", "folds", "train", "time", "status")
 class ResultsTable(Vertical):
     """A :class:`DataTable` of trials plus a summary and a detail line."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort", id="results.sort"),
         Binding("S", "sort_reverse", "Reverse", id="results.reverse", show=False),
         Binding("u", "use_params", "Use params", id="results.use"),
@@ -64,12 +65,13 @@ class ResultsTable(Vertical):
         self._order: list[str] = []
         self._dirty = False
         self._last_draw = 0.0
-        self._flush_timer = None
+        # what each Static shows (see _set_static), by selector
+        self._shown_text: dict[str, str | Text] = {}
+        self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("no results yet", id="summary")
-        table = DataTable(id="table", cursor_type="row", zebra_stripes=False)
-        yield table
+        yield DataTable(id="table", cursor_type="row", zebra_stripes=False)
         yield Static("", id="attributes", markup=False)
         yield Static("", id="detail", markup=False)
 
@@ -95,7 +97,7 @@ class ResultsTable(Vertical):
             self.is_mounted
             and (pane is None or pane.display)
             and self.screen.is_active
-            and self.app.query_one("#tabs").active == getattr(pane, "id", None)
+            and self.app.query_one("#tabs", TabbedContent).active == getattr(pane, "id", None)
         )
 
     def _flush(self) -> None:
@@ -164,11 +166,11 @@ class ResultsTable(Vertical):
         ]
         return cells
 
-    def _set_static(self, selector: str, text) -> None:
-        widget = self.query_one(selector, Static)
-        if getattr(widget, "_shown_text", None) != text:
-            widget._shown_text = text
-            widget.update(text)
+    def _set_static(self, selector: str, text: str | Text) -> None:
+        """Update a Static only when its text changed (each update costs a re-layout)."""
+        if self._shown_text.get(selector) != text:
+            self._shown_text[selector] = text
+            self.query_one(selector, Static).update(text)
 
     def clear(self) -> None:
         self.view = None
@@ -181,7 +183,8 @@ class ResultsTable(Vertical):
     def _sorted(self, trials: list[TrialRow]) -> list[TrialRow]:
         col = self.sort_column
 
-        def key(t: TrialRow):
+        def key(t: TrialRow) -> tuple[bool, tuple[int, float, str]]:
+            v: object
             if col == "#":
                 v = t.index
             elif col == "mean ± std":
@@ -255,6 +258,8 @@ class ResultsTable(Vertical):
     @on(DataTable.HeaderSelected)
     def _header(self, event: DataTable.HeaderSelected) -> None:
         col = event.column_key.value
+        if col is None:  # every column is added with a key (its label); never None here
+            return
         if col == self.sort_column:
             self.sort_reverse = not self.sort_reverse
         else:
@@ -375,7 +380,7 @@ def _short(key: str) -> str:
     return key.removeprefix("model.")
 
 
-def _sortable(v):
+def _sortable(v: object) -> tuple[int, float, str]:
     if v is None:
         return (0, 0.0, "")
     if isinstance(v, int | float) and not isinstance(v, bool):

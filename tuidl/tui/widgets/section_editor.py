@@ -72,11 +72,13 @@ class SectionEditor(VerticalScroll, can_focus=False):
     SectionEditor .form:disabled { opacity: 60%; }
     """
 
-    def __init__(self, doc: SpecDoc, section: Section, note: str = "", *, id: str | None = None):
+    def __init__(
+        self, doc: SpecDoc, section: Section, note: str | Text = "", *, id: str | None = None
+    ):
         super().__init__(id=id)
         self.doc = doc
         self.section = section
-        self.note = note
+        self.note: str | Text = note
         self._last_grid = doc.grid_text(section.key, "name") if section.kind else ""
         typed = doc.pending_for(section.key, "name").get(True)
         if typed is not None:  # a search list that did not validate: show it as typed
@@ -93,7 +95,7 @@ class SectionEditor(VerticalScroll, can_focus=False):
         if not applies:
             yield Static(doc.not_applicable_hint(sec.key), classes="hint", id="na-hint")
         if sec.kind is not None:
-            yield from self._chooser(applies)
+            yield from self._chooser(sec.kind, applies)
         if sec.is_step:
             with Horizontal(classes="buttons"):
                 yield Button("▲ Up", id="step-up", compact=True)
@@ -116,18 +118,19 @@ class SectionEditor(VerticalScroll, can_focus=False):
             yield Static("(no parameters)", classes="summary")
         yield Static(self.note, classes="note", id="note")
 
-    def _chooser(self, applies: bool) -> ComposeResult:
+    def _chooser(self, kind: str, applies: bool) -> ComposeResult:
+        """The component picker of a section naming one (``kind``: its component kind)."""
         doc, sec = self.doc, self.section
         comp = doc.component(sec.key)
-        names = doc.registry.names(sec.kind)
+        names = doc.registry.names(kind)
         current = doc.table(sec.key).get("name") if doc.has_table(sec.key) else None
         with Horizontal(classes="chooser"):
-            yield Static(Text(sec.kind, style="bold"))
+            yield Static(Text(kind, style="bold"))
             yield Select(
                 [(n, n) for n in names],
                 value=current if current in names else Select.NULL,
                 allow_blank=current not in names,
-                prompt=f"choose a {sec.kind}",
+                prompt=f"choose a {kind}",
                 compact=True,
                 id="component",
                 disabled=not applies,
@@ -139,7 +142,7 @@ class SectionEditor(VerticalScroll, can_focus=False):
                     compact=True,
                     id="component-grid",
                     disabled=not applies,
-                    tooltip=f"{sec.kind}s to compare in cross-validation",
+                    tooltip=f"{kind}s to compare in cross-validation",
                 )
         yield Static("", classes="name-error", id="component-grid-error")
         if comp is not None:
@@ -152,7 +155,7 @@ class SectionEditor(VerticalScroll, can_focus=False):
             if first and first.rstrip(".") != comp.summary.rstrip("."):
                 yield Static(Text(first), classes="component-help", markup=False)
         elif current and current not in names:
-            yield Static(Text(f"unknown {sec.kind} {current!r}"), classes="hint")
+            yield Static(Text(f"unknown {kind} {current!r}"), classes="hint")
 
     def on_mount(self) -> None:
         if self._pending_error:
@@ -161,7 +164,7 @@ class SectionEditor(VerticalScroll, can_focus=False):
     # ---- what the panel calls -----------------------------------------------------------
     def set_note(self, text: str | Text) -> None:
         self.note = text
-        for note in self.query("#note"):
+        for note in self.query("#note").results(Static):
             note.update(text)
 
     def rows(self) -> list[ParamRow]:

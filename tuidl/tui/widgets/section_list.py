@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import ListItem, ListView
 
@@ -42,7 +42,7 @@ class SectionList(ListView):
             self.action = action
             self.index = index
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         # shown in the footer while the outline has focus: the keys of the pane in use
         Binding("a", "step('add')", "Add step", id="step.add"),
         Binding("x,delete", "step('remove')", "Remove", id="step.remove"),
@@ -58,6 +58,8 @@ class SectionList(ListView):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.keys: list[str] = []
+        self._rebuilding = False  # items are being replaced (highlights then are not the user's)
+        self._pending = 0  # the index to highlight once they are mounted
 
     def show(
         self, doc: SpecDoc, shapes: list[str], errors: dict[str, str], keep: str | None
@@ -97,7 +99,7 @@ class SectionList(ListView):
 
     @property
     def rebuilding(self) -> bool:
-        return getattr(self, "_rebuilding", False)
+        return self._rebuilding
 
     @property
     def current(self) -> str | None:
