@@ -4,6 +4,8 @@ where the user is, readable widgets at 80 columns and without colour (issue #11'
 
 from __future__ import annotations
 
+import pytest
+
 from tuidl.tui.app import WorkbenchApp
 
 from .conftest import SIZE, screen_text
@@ -182,8 +184,14 @@ async def test_sanity_checks_run_from_the_workbench(registry, store_path):
         assert not isinstance(app.screen, ChecksScreen)
 
 
-async def test_health_pane_draws_the_run_and_says_what_is_wrong(registry, store_path):
+@pytest.mark.parametrize("no_color", [False, True])
+async def test_health_pane_draws_the_run_and_says_what_is_wrong(
+    registry, store_path, monkeypatch, no_color
+):
     from tuidl.tui.backend import Curves, RunView
+
+    if no_color:  # the ⚠ marks and the markers carry it without colour
+        monkeypatch.setenv("NO_COLOR", "1")
 
     steps = [10.0, 20.0, 30.0]
     health = {
