@@ -54,3 +54,19 @@ def test_show_draws_health_and_names_what_is_out_of_range():
     assert "health: 70% of the ReLUs in h1 never fire" in text
     assert "W2" not in "".join(line for line in text.splitlines() if line.startswith("health:"))
     assert health_text({"loss": ([1.0], [2.0])}) == []
+
+
+def test_a_finished_holdout_run_shows_the_curves_of_the_model_it_tested(tmp_path):
+    from tuidl.experiment import control
+
+    spec = blobs_spec(cv__method="holdout", training__epochs=20)
+    spec.cv.grid = {"optimizer.lr": [1e-2, 1e-1]}
+    with Store(tmp_path / "runs.sqlite") as store:
+        out = run_spec(spec, store, registry=registry())
+        run = store.get_run(out.run_id)
+        tested = run["test"]["best_trial"]
+        current = control.progress(store, out.run_id).current
+        # cv.refit = auto: holdout reuses the trial's own model, so there is no retrain to show
+        assert current == (tested, 0)
+        curves = store.curves(out.run_id, *current)
+        assert curves["loss"][0] and any(k.startswith("health:") for k in curves)

@@ -237,9 +237,13 @@ def _fold_stamps(store: Any, run_id: int) -> list[float]:
 
 def _current(store: Any, run_id: int, run: dict, phase: str) -> tuple[int, int] | None:
     """The (trial, fold) a live view names and charts: the newest curve written (the unit
-    in flight), else the newest finished fold; for an ended run, the retrain of the best."""
+    in flight), else the newest finished fold; for an ended run, the model that was tested:
+    the retrain of the best (fold -1), or with ``cv.refit`` reuse its holdout fold (0)."""
     if phase == "done" and run.get("test"):
-        return int(run["test"]["best_trial"]), -1
+        from tuidl.experiment.refit import stored_mode
+
+        reused = stored_mode(run["spec"]) == "reuse"
+        return int(run["test"]["best_trial"]), 0 if reused else -1
     return store.latest_curve_key(run_id)
 
 
