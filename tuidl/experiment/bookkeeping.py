@@ -66,7 +66,7 @@ class Bookkeeping:
             folds = self.results.get(t.index, {})
             if row is None or (row["status"] != "pending" and t.index in self.closed):
                 continue
-            bad = [r for r in folds.values() if _as_dict(r)["status"] != "ok"]
+            bad = [d for d in map(_as_dict, folds.values()) if d["status"] != "ok"]
             if bad:
                 self._finish_trial(t.index, bad[0]["status"], bad[0]["message"] or "")
             elif len(folds) >= self._target(t.index) and row["status"] != "ok":

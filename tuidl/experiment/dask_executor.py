@@ -101,21 +101,22 @@ def _cancel_check(event_name: str | None) -> Callable[[], bool]:
     second (a round trip to the scheduler per minibatch would cost more than the batch)."""
     if event_name is None:
         return lambda: False
-    state = {"next": 0.0, "set": False}
+    next_poll, is_set = 0.0, False
 
     def check() -> bool:
-        if state["set"]:
+        nonlocal next_poll, is_set
+        if is_set:
             return True
         now = time.monotonic()
-        if now >= state["next"]:
-            state["next"] = now + CANCEL_POLL_SECONDS
+        if now >= next_poll:
+            next_poll = now + CANCEL_POLL_SECONDS
             try:
                 from distributed import Event
 
-                state["set"] = bool(Event(event_name).is_set())
+                is_set = bool(Event(event_name).is_set())
             except Exception:  # the scheduler is busy or gone: keep computing
                 return False
-        return state["set"]
+        return is_set
 
     return check
 
@@ -321,8 +322,8 @@ def resume_on_dask(
     if run["status"] == "finished":
         raise TuidlError(f"run {run_id} is already finished; `tuidl show {run_id}` shows it")
     registry = registry or _registry()
-    own = isinstance(address, str)
-    client = connect(address) if own else address
+    own = connect(address) if isinstance(address, str) else None  # closed when done
+    client = address if own is None else own
     try:
         execution = _DaskExecution(client, run_id, run, store, 1, registry, progress, cancel)
         return execution.execute()
@@ -335,8 +336,8 @@ def resume_on_dask(
         store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        if own:
-            client.close()
+        if own is not None:
+            own.close()
 
 
 __all__ = [

@@ -150,6 +150,8 @@ def _init_worker(context: Context, cancel_event: Any, parent_pid: int) -> None:
     global _worker
     from tuidl.experiment.store import Store
 
+    if context.data_dir is None:  # the runner shares the data before it starts workers
+        raise TuidlError("worker process: no data folder to map (Context.data_dir is not set)")
     store = Store(context.store_path) if context.store_path else None
     data = Data.load(Path(context.data_dir))
     _worker = Worker(context, data, store=store, cancel=cancel_event.is_set)

@@ -48,6 +48,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -232,7 +233,7 @@ class _Execution(Scheduling):
         self.processes = 1  # worker processes, and the folds they may hold (_parallelism)
         self.max_folds = 1
         self.note = ""  # why fewer processes than --workers, for the progress display
-        self.model_dir = None  # where holdout models are kept for cv.refit = reuse
+        self.model_dir: Path | None = None  # where holdout models are kept for cv.refit = reuse
 
     # -- the whole run -----------------------------------------------------------------------
 
@@ -262,7 +263,8 @@ class _Execution(Scheduling):
         self.store.reset_unfinished(self.run_id)
         self._load_done()
         context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
-        tmp = models = None
+        tmp: Path | None = None  # the shared arrays, for worker processes
+        models: Path | None = None  # kept holdout models (cv.refit = reuse)
         try:
             self.processes, self.max_folds = self._parallelism(data, trials)
             if self.processes > 1:

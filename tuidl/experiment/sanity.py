@@ -141,6 +141,11 @@ def prepare(spec: Spec, registry: Any, config: int = 0) -> Subject:
 # -- the checks ----------------------------------------------------------------------------
 
 
+def _loss_name(spec: Spec) -> str:
+    """The loss's name for a hint (validation gives every learnable spec a loss)."""
+    return spec.loss.name if spec.loss is not None else "(none)"
+
+
 def _params(subject: Subject) -> set[str]:
     comp = subject.registry.components["model"][subject.spec.model.name]
     return {p.name for p in comp.params}
@@ -172,7 +177,7 @@ def initial_loss(subject: Subject) -> Check:
         return Check(
             name,
             "n/a",
-            hint=f"the loss {subject.spec.loss.name!r} declares no chance_loss(num_classes), "
+            hint=f"the loss {_loss_name(subject.spec)!r} declares no chance_loss(num_classes), "
             "so there is no value to expect",
         )
     expected = float(parts.loss.chance_loss(subject.num_classes))
@@ -306,6 +311,6 @@ def gradient(subject: Subject) -> Check:
         return Check(name, "pass", text, want)
     hint = (
         f"the analytic gradient of {where!r} disagrees with the loss: the backward pass of "
-        f"the model {subject.spec.model.name!r} or the loss {subject.spec.loss.name!r} is wrong"
+        f"the model {subject.spec.model.name!r} or the loss {_loss_name(subject.spec)!r} is wrong"
     )
     return Check(name, "fail", text, want, hint)

@@ -180,7 +180,7 @@ def _check_batch_rows(spec: Spec, registry: Any) -> None:
     from tuidl.experiment.trainer import check_batch_rows
 
     model = registry.create("model", spec.model.name, spec.model.params)
-    batch_size = spec.training.batch_size
+    batch_size = spec.require_training().batch_size
     check_batch_rows(model, batch_size, batch_size)
 
 
@@ -205,7 +205,9 @@ def point_spec(spec: Spec, point: dict[str, Any], registry: Any) -> Spec:
         except (TuidlError, KeyError):
             continue  # validation reports the unknown component
         if parts[0] == "preprocess":
-            target = varied.preprocess[step_index(varied.preprocess, parts[1], key)]
+            target: ComponentSpec | None = varied.preprocess[
+                step_index(varied.preprocess, parts[1], key)
+            ]
         else:
             target = getattr(varied, parts[0], None)
         if not isinstance(target, ComponentSpec):

@@ -76,9 +76,10 @@ def renumber_old_steps(
     if marked:
         return list(overrides)
     cv = data.get("cv")
-    grid = cv.get("grid") if isinstance(cv, dict) else None
-    if isinstance(grid, dict) and (stored or _uses_zero(grid)):
-        cv["grid"] = {_shifted(k): v for k, v in grid.items()}
+    if isinstance(cv, dict):
+        grid = cv.get("grid")
+        if isinstance(grid, dict) and (stored or _uses_zero(grid)):
+            cv["grid"] = {_shifted(k): v for k, v in grid.items()}
     keys = [o.partition("=")[0].strip() for o in overrides]
     if not (stored or _uses_zero(keys)):
         return list(overrides)

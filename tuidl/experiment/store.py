@@ -34,7 +34,7 @@ import os
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,14 +110,15 @@ class Store(RunManagement):
     # -- plumbing ----------------------------------------------------------------------------
 
     def _open(self, timeout: float, *, immutable: bool) -> None:
-        self.conn = None
+        conn: sqlite3.Connection | None = None  # closed again if opening fails
         try:
             if immutable:
                 uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?immutable=1"
-                self.conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+                conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
                 self.read_only = True
             else:
-                self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+                conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+            self.conn = conn
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             if not immutable and self.path.stat().st_size == 0:
                 # a new store gives deleted runs' pages back to the filesystem (see
@@ -136,8 +137,8 @@ class Store(RunManagement):
             store_schema.check_integrity(self.conn, self.path)
             self._ensure_schema()
         except BaseException:
-            if self.conn is not None:
-                self.conn.close()
+            if conn is not None:
+                conn.close()
             raise
 
     def _error(self, exc: sqlite3.Error) -> TuidlError:
@@ -585,7 +586,7 @@ def _is_read_only(exc: BaseException) -> bool:
     return "readonly" in text or "read-only" in text
 
 
-def best_trial(trials: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+def best_trial(trials: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The trial with the highest mean; ties go to the lower std, then the earlier trial.
     Only trials with status ``ok`` and a mean compete."""
     ok = [t for t in trials if t["status"] == "ok" and t["mean"] is not None]

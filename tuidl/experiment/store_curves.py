@@ -58,7 +58,7 @@ def _f32(values: Sequence[float | None]) -> bytes:
     return np.array([math.nan if v is None else v for v in values], dtype="<f4").tobytes()
 
 
-def _f64(steps: Sequence[float]) -> bytes:
+def _f64(steps: Sequence[float] | np.ndarray) -> bytes:
     import numpy as np
 
     return np.asarray(steps, dtype="<f8").tobytes()

@@ -266,7 +266,7 @@ def load_live(store: Any, run_id: int) -> LiveWeights | None:
     )
 
 
-def image_shape(shape: tuple[int, ...] | list[int]) -> tuple[int, int, int] | None:
+def image_shape(shape: Sequence[int]) -> tuple[int, int, int] | None:
     """``(H, W, C)`` when rows of this per-row shape are images: (H, W), (H, W, 1) grey or
     (H, W, 3) colour, at least 2 × 2; else ``None`` (feature rows)."""
     s = tuple(int(d) for d in shape)

@@ -201,7 +201,7 @@ def _is_spec_key(key: str) -> bool:
     return key not in ("tag", "text") and key not in FIELDS and key not in COMPONENTS
 
 
-def _sort_value(row: dict[str, Any], key: str) -> tuple[int, Any]:
+def _sort_value(row: dict[str, Any], key: str) -> tuple[int, int, Any]:
     vals = values_of(row, key)
     if not vals:
         return (1, 0, "")

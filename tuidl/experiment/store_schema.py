@@ -95,7 +95,7 @@ def _to_3(conn: sqlite3.Connection) -> None:
 
 
 # Each step upgrades a store from the version before it (key: the version it produces).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], object]] = {  # results ignored
     2: lambda conn: conn.execute("ALTER TABLE tests ADD COLUMN metrics_json TEXT"),
     3: _to_3,
     4: store_pictures.create,
@@ -172,7 +172,12 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
         key = None
     problem = _CHECKED.get(key) if key is not None else None
     known = key is not None and st.st_size > 0
-    if problem is None and known and _remembered()[1].get(key[0]) == [key[1], key[2]]:
+    if (
+        problem is None
+        and key is not None
+        and known
+        and _remembered()[1].get(key[0]) == [key[1], key[2]]
+    ):
         problem = _CHECKED[key] = ""
     if problem is None:
         try:

@@ -221,7 +221,8 @@ def train(
     min_rows = check_batch_rows(model, n, batch_size)
     ipe = iterations_per_epoch(n, batch_size, sampling, min_rows)
     total = iterations if iterations is not None else max(round((epochs or 1.0) * ipe), 1)
-    has_val = X_val is not None and y_val is not None and len(y_val) > 0
+    val = (X_val, y_val) if X_val is not None and y_val is not None and len(y_val) > 0 else None
+    has_val = val is not None
     sample_rng = np.random.default_rng(rng.integers(2**63))
     sample = (
         np.sort(sample_rng.choice(n, train_sample, replace=False)) if n > train_sample else None
@@ -235,6 +236,7 @@ def train(
             f"training.schedule = {schedule!r}: optimizer {type(optimizer).__name__} has no "
             'numeric lr attribute to schedule; use schedule = "constant" and warmup_epochs = 0'
         )
+    base_lr = decayed if isinstance(decayed, int | float) else 0.0  # read only when scheduled
 
     start = time.perf_counter()
     buffer: list[float] = []
@@ -278,7 +280,7 @@ def train(
             if probe is not None:
                 probe.before(it, grads)
             if scheduled:
-                optimizer.lr = decayed * lr_factor(
+                optimizer.lr = base_lr * lr_factor(
                     schedule,
                     it,
                     total,
@@ -293,13 +295,13 @@ def train(
             end_epoch = it % ipe == 0
             if end_epoch or it == total:
                 train_acc = accuracy(model, X_s, y_s)
-                val_acc = accuracy(model, X_val, y_val) if has_val else None
+                val_acc = accuracy(model, *val) if val is not None else None
                 sink.losses(first, buffer)
                 first += len(buffer)
                 buffer = []
                 sink.epoch(it / ipe, train_acc, val_acc, float(getattr(optimizer, "lr", 0.0)))
                 last_flush = time.monotonic()
-                if has_val:
+                if val_acc is not None:  # has_val
                     if val_acc > best_val:
                         best_val, best_epoch, best_train = val_acc, it / ipe, train_acc
                         since_best = 0

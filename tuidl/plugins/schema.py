@@ -157,9 +157,11 @@ class Param:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly description (used by ``tuidl plugins --json`` and the TUI)."""
         d: dict[str, Any] = {"name": self.name, "type": self.type, "default": self.default}
-        for key in ("min", "max", "choices"):
+        for key in ("min", "max"):
             if getattr(self, key) is not None:
-                d[key] = list(self.choices) if key == "choices" else getattr(self, key)
+                d[key] = getattr(self, key)
+        if self.choices is not None:
+            d["choices"] = list(self.choices)
         if self.type == "list":
             d["item_type"] = self.item_type
         if self.nullable:
