@@ -291,7 +291,12 @@ def charts_text(
     # the heatmap already shows a two-key grid; the scatter is for searches and bigger grids
     out.extend(
         search_text(
-            run, width=width, height=height, color=color, scatter=heat is None or axes, axes=axes
+            run,
+            width=width,
+            height=height,
+            color=color,
+            scatter=heat is None or axes is not None,
+            axes=axes,
         )
     )
     raw = best_curves(store, run)

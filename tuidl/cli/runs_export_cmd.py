@@ -8,7 +8,10 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 
 def add_parsers(subparsers) -> None:
@@ -61,7 +64,12 @@ def export(args) -> int:
     with open_store(args, run_id=args.run_id) as store:
         if args.format == "json":
             data = export_run(store, args.run_id, curves=not args.no_curves)
-            _write(args.output, lambda f: (json.dump(data, f, indent=1), f.write("\n")))
+
+            def fill(f: TextIO) -> None:
+                json.dump(data, f, indent=1)
+                f.write("\n")
+
+            _write(args.output, fill)
             return 0
         if args.table == "all":
             if not args.output:
@@ -79,7 +87,7 @@ def export(args) -> int:
             for table in TABLES:
                 header, rows = csv_rows(store, args.run_id, table)
                 path = folder / f"run-{args.run_id}-{table}.csv"
-                _write(str(path), lambda f, h=header, r=rows: _csv(f, h, r))
+                _write(str(path), partial(_csv, header=header, rows=rows))
                 sys.stderr.write(f"wrote {path}\n")
             return 0
         header, rows = csv_rows(store, args.run_id, args.table)
@@ -93,7 +101,7 @@ def _csv(f, header, rows) -> None:
     w.writerows(["" if v is None else v for v in row] for row in rows)
 
 
-def _write(path: str | None, fill) -> None:
+def _write(path: str | None, fill: Callable[[TextIO], object]) -> None:
     from tuidl.errors import TuidlError
 
     if path is None:

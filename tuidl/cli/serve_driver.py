@@ -32,7 +32,7 @@ def kill_own_group() -> None:
 
 
 class ServeDriver(WebDriver):
-    _loop: asyncio.AbstractEventLoop | None = None
+    # _loop: textual's Driver sets it (the running loop) in __init__
     _timer: threading.Timer | None = None
 
     def start_application_mode(self) -> None:

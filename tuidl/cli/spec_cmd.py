@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from tuidl.errors import TuidlError
 
@@ -69,7 +70,7 @@ lr_decay = 0.95              # lr *= lr_decay after every epoch
 # "optimizer.lr_decay" = {{uniform = [0.9, 1.0]}}
 """
 
-_DATASETS = {
+_DATASETS: dict[str, dict[str, Any]] = {  # per dataset: the template's values
     "digits": {
         "name": "digits softmax",
         "dataset_params": "",
