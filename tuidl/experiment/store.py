@@ -582,8 +582,7 @@ class Store(RunManagement):
 
 
 def _is_read_only(exc: BaseException) -> bool:
-    text = str(exc)
-    return "readonly" in text or "read-only" in text
+    return any(word in str(exc) for word in ("readonly", "read-only"))
 
 
 def best_trial(trials: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
