@@ -333,7 +333,8 @@ def parse_axes(run: dict[str, Any], text: str | None) -> tuple[str, str] | None:
         return None
     axes = tuple(a.strip() for a in text.split(","))
     check_axes(run, axes)
-    return axes  # type: ignore[return-value]
+    x, y = axes  # check_axes passed: exactly two
+    return x, y
 
 
 def check_axes(run: dict[str, Any], axes: tuple[str, ...]) -> None:

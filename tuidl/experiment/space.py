@@ -158,7 +158,7 @@ def check_space(spec: Any, registry: Any, check_key, validate_point) -> None:
         if dim.kind == "choice":
             ends = list(dim.values)
         elif dim.kind == "int":
-            ends = [int(dim.low), int(dim.high)]  # type: ignore[arg-type]
+            ends = [int(b) for b in dim.bounds]
         else:
             ends = [dim.low, dim.high]
         for value in ends:
@@ -249,7 +249,8 @@ def _all_numeric(values: Sequence[Any]) -> bool:
 def _range_of(dim: Dimension) -> tuple[float, float, bool, bool]:
     """(low, high, log scale, integers) of a numeric dimension or numeric grid list."""
     if dim.kind != "choice":
-        return float(dim.low), float(dim.high), dim.is_log, dim.kind == "int"  # type: ignore[arg-type]
+        lo, hi = dim.bounds
+        return float(lo), float(hi), dim.is_log, dim.kind == "int"
     vals = [float(v) for v in dim.values]
     lo, hi = min(vals), max(vals)
     log = lo > 0 and hi / lo >= 10

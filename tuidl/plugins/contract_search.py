@@ -109,7 +109,7 @@ def _score(params: Any, budget: Budget, fold: int, space: tuple[Dimension, ...])
         if dim.kind == "choice":
             x = dim.values.index(value) / max(len(dim.values) - 1, 1)
         else:
-            lo, hi, v = float(dim.low), float(dim.high), float(value)  # type: ignore[arg-type]
+            lo, hi, v = float(dim.bounds[0]), float(dim.bounds[1]), float(value)
             if dim.is_log:
                 lo, hi, v = math.log(lo), math.log(hi), math.log(v)
             x = (v - lo) / (hi - lo)
@@ -152,7 +152,8 @@ def _drive(searcher: Any, problem: SearchProblem, expect: Any) -> _Search:
                     f"a continuation of trial {ask.trial}, which does not exist or had other "
                     "params",
                 )
-                trial, scores = ask.trial, list(before.scores)  # type: ignore[union-attr]
+                assert before is not None  # expect() raised otherwise
+                trial, scores = ask.trial, list(before.scores)
             out.log.append((trial, dict(ask.params), ask.budget, ask.trial))
             out.told[trial] = _run(searcher, problem, ask, trial, scores, expect)
             searcher.tell(out.told[trial])
@@ -187,7 +188,7 @@ def _check_budget(ask: Any, problem: SearchProblem, expect: Any) -> None:
     expect(
         isinstance(b, Budget)
         and 1 <= b.folds <= problem.folds
-        and (b.epochs is None or 0 < b.epochs <= problem.epochs),  # type: ignore[operator]
+        and (b.epochs is None or (problem.epochs is not None and 0 < b.epochs <= problem.epochs)),
         "budgets",
         f"asked for {b!r}; folds must be 1 to {problem.folds}, epochs none or up to "
         f"{problem.epochs:g}",

@@ -82,6 +82,14 @@ class Dimension:
         return self.kind == "log_uniform" or (self.kind == "int" and self.log)
 
     @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` as given, of a numeric dimension (:meth:`validate` checks both
+        are set); a dimension without them (a choice) raises :class:`TuidlError`."""
+        if self.low is None or self.high is None:
+            raise TuidlError(f"{self.key}: {self.kind} has no [low, high] range")
+        return self.low, self.high
+
+    @property
     def finite(self) -> bool:
         """Whether the values can be listed (a choice or a grid list)."""
         return self.kind == "choice"
@@ -90,7 +98,7 @@ class Dimension:
         """One value drawn with ``rng`` (a ``numpy.random.Generator``)."""
         if self.kind == "choice":
             return self.values[int(rng.integers(len(self.values)))]
-        lo, hi = float(self.low), float(self.high)  # type: ignore[arg-type]
+        lo, hi = (float(b) for b in self.bounds)
         if self.kind == "uniform":
             return float(rng.uniform(lo, hi))
         if self.kind == "log_uniform":
@@ -108,7 +116,8 @@ class Dimension:
             return False
         if self.kind == "int" and not float(value).is_integer():
             return False
-        return float(self.low) <= value <= float(self.high)  # type: ignore[arg-type]
+        lo, hi = self.bounds
+        return float(lo) <= value <= float(hi)
 
     def to_toml(self) -> dict[str, Any] | list[Any]:
         """The spec form: ``{log_uniform = [lo, hi]}``, ``{int = [lo, hi], log = true}``,
@@ -119,7 +128,7 @@ class Dimension:
             return {"choice": list(self.values)}
         lo, hi = self.low, self.high
         if self.kind == "int":
-            out: dict[str, Any] = {"int": [int(lo), int(hi)]}  # type: ignore[arg-type]
+            out: dict[str, Any] = {"int": [int(b) for b in self.bounds]}
             if self.log:
                 out["log"] = True
             return out
