@@ -5,7 +5,7 @@ He init, Adam, batch 200, shuffled epochs, float32), trained through tuidl's own
 with ``health=True`` and ``health=False`` side by side in this one process on the same rows:
 the real CIFAR-10 training rows when ``--cifar DIR`` is given (mean-subtracted and
 normalized as the example does), else random rows of the same shape. The two settings are
-interleaved round-robin, ``--repeats`` times each, and each reports its best (minimum)
+interleaved round-robin (alternating which goes first), ``--repeats`` times each, and each reports its best (minimum)
 time, because a shared 2-core machine is noisy. Health samples about 200 times per fit
 (every ``HEALTH_MIN_EVERY``-or-more iterations), exactly as a run does.
 
@@ -85,8 +85,9 @@ def main() -> int:
     X, y, what = rows(args)
     times: dict[bool, list[float]] = {True: [], False: []}
     fit(X, y, False, 20)  # warm-up: BLAS threads, page faults
-    for _ in range(args.repeats):
-        for health in (False, True):
+    for r in range(args.repeats):
+        # alternate which goes first, so warm-up and drift do not favour one side
+        for health in (False, True) if r % 2 == 0 else (True, False):
             times[health].append(fit(X, y, health, args.iterations))
     off, on = min(times[False]), min(times[True])
     overhead = on / off - 1

@@ -6,6 +6,7 @@ from exp_helpers import blobs_spec, registry
 
 from tuidl.experiment.runner import run_spec
 from tuidl.experiment.store import Store
+from tuidl.experiment.trainer import HEALTH_MIN_EVERY
 
 
 def _health_kinds(tmp_path, **over):
@@ -25,7 +26,7 @@ def test_a_run_stores_health_curves_for_every_fold(tmp_path):
     kinds = {k for k in curves if k.startswith("health:")}
     assert {"health:update_ratio:W1", "health:grad_norm:W2", "health:dead:h1"} <= kinds
     steps, values = curves["health:update_ratio:W1"]
-    assert steps[0] == 10 and all(v is not None and v > 0 for v in values)
+    assert steps[0] == HEALTH_MIN_EVERY and all(v is not None and v > 0 for v in values)
     assert any(k.startswith("health:") for k in final)  # the retrain records it too
 
 

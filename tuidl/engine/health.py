@@ -62,8 +62,8 @@ class HealthProbe:
     ``is_weight(name)`` picks the params whose ratio and gradient norm are recorded (weight
     matrices, not biases or batchnorm's gamma/beta). ``layer_health`` is the model's own
     per-layer statistics when it declares them (:class:`tuidl.api.ReportsHealth`; the caller
-    checks, the engine knows no plugin API). Cost: one copy and two norms of each weight
-    matrix per sample, nothing in between.
+    checks, the engine knows no plugin API). Cost per sample: each weight matrix copied into a
+    reused buffer, one subtraction and three dot products; nothing in between samples.
     """
 
     def __init__(
@@ -79,6 +79,7 @@ class HealthProbe:
         self.names = [k for k in model.params if is_weight(k)]
         self._before: dict[str, np.ndarray] = {}
         self._grads: dict[str, float] = {}
+        self._armed = False  # a snapshot was taken for the step in progress
 
     def due(self, iteration: int) -> bool:
         return self.every > 0 and iteration % self.every == 0
@@ -87,25 +88,38 @@ class HealthProbe:
         if not self.due(iteration):
             return
         params = self.model.params
-        self._before = {k: params[k].copy() for k in self.names}
-        self._grads = {k: float(np.linalg.norm(grads[k])) for k in self.names if k in grads}
+        for k in self.names:
+            # reused buffers: a sample allocates nothing (a 3072 x 500 weight is 6 MB)
+            buf = self._before.get(k)
+            if buf is None or buf.shape != params[k].shape or buf.dtype != params[k].dtype:
+                buf = self._before[k] = np.empty_like(params[k])
+            np.copyto(buf, params[k])
+        self._grads = {k: _norm(grads[k]) for k in self.names if k in grads}
+        self._armed = True
 
     def after(self, iteration: int) -> dict[str, float] | None:
-        if not self.due(iteration) or not self._before:
+        if not self.due(iteration) or not self._armed:
             return None
+        self._armed = False
         stats: dict[str, float] = {}
         params = self.model.params
         for k, old in self._before.items():
-            new = params[k]
-            norm = float(np.linalg.norm(old))
-            step = float(np.linalg.norm(new - old))
+            norm = _norm(old)
+            np.subtract(params[k], old, out=old)  # the update, in the snapshot's buffer
+            step = _norm(old)
             stats[f"update_ratio:{k}"] = step / norm if norm > 0 else math.inf
             if k in self._grads:
                 stats[f"grad_norm:{k}"] = self._grads[k]
         if self.layer_health is not None:
             stats.update(self.layer_health())
-        self._before = {}
         return stats
+
+
+def _norm(a: np.ndarray) -> float:
+    """The Frobenius norm by one BLAS dot over a flat view (np.linalg.norm on a matrix
+    allocates its square first)."""
+    flat = a.reshape(-1) if a.flags.c_contiguous or a.flags.f_contiguous else a.ravel()
+    return math.sqrt(float(np.dot(flat, flat)))
 
 
 def hints(latest: Mapping[str, float]) -> list[str]:

@@ -51,7 +51,7 @@ from tuidl.errors import TuidlError
 
 FLUSH_SECONDS = 0.5
 HEALTH_SAMPLES = 200  # health samples per fold, about
-HEALTH_MIN_EVERY = 10  # iterations between health samples, at least
+HEALTH_MIN_EVERY = 20  # iterations between health samples, at least
 SCORE_CHUNK = 5000  # rows per predict call when scoring: bounds the activations' memory
 
 
