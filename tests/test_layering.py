@@ -49,3 +49,14 @@ def test_experiment_never_imports_views():
     for f in (ROOT / "experiment").rglob("*.py"):
         bad = [m for m in _imports(f) if m.startswith(("textual", "tuidl.tui", "tuidl.cli"))]
         assert not bad, f"{f.relative_to(ROOT)} imports {bad}"
+
+
+def test_the_workbench_draws_its_first_frame_before_numpy_loads():
+    # numpy, the engine and the plugins load in a thread after the first frame (docs/tui.md):
+    # a module-level numpy import anywhere the app imports costs ~0.3 s of every start
+    code = (
+        "import sys; from tuidl.tui.app import WorkbenchApp; "
+        "bad = [m for m in ('numpy', 'scipy') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

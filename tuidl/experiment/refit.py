@@ -28,9 +28,10 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads when a model is saved or scored, not when views import this
+    import numpy as np
 
 _SEP = "::"
 
@@ -64,6 +65,8 @@ def save(folder: str | Path, trial: int, state: dict[str, dict[str, np.ndarray]]
     """Write a model state (``get_state()``: group -> name -> array) and numeric ``meta``
     (``train_acc``, ``fit_seconds``) atomically: a reader sees the whole file or none.
     A full disk raises ``OSError`` (the runner stops the run as interrupted)."""
+    import numpy as np
+
     arrays = {
         f"{g}{_SEP}{n}": np.asarray(a) for g, group in state.items() for n, a in group.items()
     }
@@ -79,6 +82,8 @@ def save(folder: str | Path, trial: int, state: dict[str, dict[str, np.ndarray]]
 
 def load(folder: str | Path | None, trial: int) -> tuple[dict, dict[str, float]] | None:
     """(state, meta) written by :func:`save`, or ``None`` when there is none."""
+    import numpy as np
+
     if folder is None:
         return None
     p = path(folder, trial)
@@ -115,6 +120,8 @@ def reuse(worker: Any, trial: int, Xtr, ytr, Xev, yev, start: float) -> Any:
     folder this is a retrain. ``worker``: the :class:`~tuidl.experiment.work.Worker`
     running the final unit (its fold data, trials and registry); returns its
     :class:`~tuidl.experiment.work.FoldResult`."""
+    import numpy as np
+
     from tuidl.experiment.components import build_trial
     from tuidl.experiment.recording import first_layer
     from tuidl.experiment.trainer import predict
