@@ -249,8 +249,9 @@ async def lag(args, store: str) -> dict:
             await pilot.pause(0.05)
             if app.view is not None and app.view.finished_states:
                 raise SystemExit(f"run ended early: {app.view.status} {app.view.message}")
-        if args.tab != "run":
-            await pilot.press({"results": "3", "pipeline": "1", "history": "4"}[args.tab])
+        if args.tab != "run" or args.follow:  # a followed run leaves the app on Pipeline
+            tabs = {"run": "2", "results": "3", "pipeline": "1", "history": "4"}
+            await pilot.press(tabs[args.tab])
         start = time.perf_counter()
         probe = args.probe_ms / 1000
         while not app.view.finished_states and time.perf_counter() - start < args.seconds:
