@@ -86,3 +86,16 @@ def test_cli_config_out_of_range_is_one_error_line(capsys):
     assert main(["check", "examples/digits_softmax.toml", "--config", "9"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --config 9: the grid has 4 configuration(s)")
+
+
+def test_the_gradient_check_holds_with_batchnorm_and_dropout(registry):
+    # dropout draws its masks from the model's generator: the check must rewind it between
+    # evaluations, or the differences measure new masks, not the gradient
+    _, got = checks(
+        registry,
+        "digits_two_layer",
+        "model.batchnorm=true",
+        "model.dropout=0.5",
+        "cv.grid={}",
+    )
+    assert got["gradient check"].status == "pass", got["gradient check"]
