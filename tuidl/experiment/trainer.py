@@ -236,7 +236,8 @@ def train(
             f"training.schedule = {schedule!r}: optimizer {type(optimizer).__name__} has no "
             'numeric lr attribute to schedule; use schedule = "constant" and warmup_epochs = 0'
         )
-    base_lr = decayed if isinstance(decayed, int | float) else 0.0  # read only when scheduled
+    # the optimizer's own rate after its per-epoch decay: the schedule multiplies this one
+    base_lr = float(decayed) if isinstance(decayed, int | float) else 0.0
 
     start = time.perf_counter()
     buffer: list[float] = []
@@ -313,10 +314,10 @@ def train(
                             break
                 if end_epoch:
                     if scheduled:  # the decay applies to the optimizer's own rate
-                        optimizer.lr = decayed
+                        optimizer.lr = base_lr
                     optimizer.end_epoch()
                     if scheduled:
-                        decayed = optimizer.lr
+                        base_lr = float(optimizer.lr)
             elif time.monotonic() - last_flush >= flush_seconds:
                 sink.losses(first, buffer)
                 first += len(buffer)
