@@ -462,7 +462,7 @@ def test_a_typo_sized_schedule_and_more_folds_than_rows_are_refused_at_check_tim
 
     with pytest.raises(TuidlError, match=r"training.epochs: got 1e\+300"):
         validate(blobs_spec(training__epochs=1e300), registry())
-    with pytest.raises(TuidlError, match="training.iterations"):
+    with pytest.raises(TuidlError, match=r"training\.iterations"):
         validate(blobs_spec(training__epochs=None, training__iterations=10**12), registry())
-    with pytest.raises(TuidlError, match="cv.folds: 500 folds but only 180 training rows"):
+    with pytest.raises(TuidlError, match=r"cv\.folds: 500 folds but only 180 training rows"):
         validate(blobs_spec(cv__folds=500), registry())
