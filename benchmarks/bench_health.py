@@ -6,8 +6,9 @@ with ``health=True`` and ``health=False`` side by side in this one process on th
 the real CIFAR-10 training rows when ``--cifar DIR`` is given (mean-subtracted and
 normalized as the example does), else random rows of the same shape. The two settings are
 interleaved round-robin (alternating which goes first), ``--repeats`` times each, and each
-reports its best (minimum) time, because a shared 2-core machine is noisy. Health samples about 200 times per fit
-(every ``HEALTH_MIN_EVERY``-or-more iterations), exactly as a run does.
+reports its best (minimum) time, because a shared 2-core machine is noisy. Health samples
+about 200 times per fit (every ``HEALTH_MIN_EVERY``-or-more iterations), exactly as a run
+does.
 
 Prints both times, the overhead and ONE JSON line last with ``targets_met``::
 
