@@ -245,3 +245,24 @@ async def test_save_keeps_the_comments_of_a_hand_written_spec(registry, store_pa
     assert text.startswith("# my digits run\n")
     assert "num_training = 600   # small, for speed" in text
     assert "k = 7" in text and "# tried 1 and 5 too" in text
+
+
+async def test_a_burst_into_the_save_and_history_prompts_lands_in_order(registry, store_path):
+    from tuidl.tui.screens.path_prompt import PathPrompt
+    from tuidl.tui.screens.text_prompt import TextPrompt
+
+    app = WorkbenchApp(registry=registry, store_path=store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for screen, field in (
+            (PathPrompt("Save", "spec.toml"), "#path"),
+            (TextPrompt("Filter", "ab"), "#text"),
+        ):
+            app.push_screen(screen)
+            await pilot.pause()
+            burst(app, "end", "backspace", "backspace", "x", "y")
+            await pilot.pause(0.3)
+            value = app.screen.query_one(field, Input).value
+            assert value == ("spec.toxy" if field == "#path" else "xy"), value
+            app.pop_screen()
+            await pilot.pause()
