@@ -38,6 +38,39 @@ class Optimizer:
     def end_epoch(self) -> None:
         self.lr *= self.lr_decay
 
+    def get_state(self) -> dict[str, object]:
+        """Copies of the rate and every parameter's state (``{"lr": float, "state":
+        {name: {key: array or int}}}``), for a training that is to continue later."""
+        return {
+            "lr": self.lr,
+            "state": {
+                name: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in st.items()}
+                for name, st in self.state.items()
+            },
+        }
+
+    def set_state(self, saved: Mapping[str, object], params: Mapping[str, np.ndarray]) -> None:
+        """Restore a :meth:`get_state` result for the model's ``params``: the next
+        :meth:`step` continues exactly where the saved optimizer stopped. A state that does
+        not match the params (a name missing, a shape different) raises ``ValueError``."""
+        state = saved["state"]
+        assert isinstance(state, Mapping)
+        self.lr = float(saved["lr"])  # type: ignore[arg-type]
+        self.state, self._scratch = {}, {}
+        for name, p in params.items():
+            if name not in state:
+                raise ValueError(f"optimizer state has no entry for parameter {name!r}")
+            fresh = self._init_state(p)
+            for k, v in state[name].items():
+                if isinstance(fresh.get(k), np.ndarray):
+                    if np.shape(v) != p.shape:
+                        raise ValueError(f"optimizer state {name}.{k}: shape {np.shape(v)}")
+                    np.copyto(fresh[k], v)
+                else:  # a counter such as Adam's t
+                    fresh[k] = type(fresh[k])(v) if k in fresh else v
+            self.state[name] = fresh
+            self._scratch[name] = np.empty_like(p)
+
     def _init_state(self, p: np.ndarray) -> dict:
         return {}
 

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
-from tuidl.experiment import ranking, refit, store_pictures
+from tuidl.experiment import checkpoint, ranking, refit, store_pictures
 from tuidl.experiment.bookkeeping import Progress
 from tuidl.experiment.executors import ProcessExecutor, SerialExecutor
 from tuidl.experiment.grid import plan
@@ -234,6 +234,7 @@ class _Execution(Scheduling):
         self.max_folds = 1
         self.note = ""  # why fewer processes than --workers, for the progress display
         self.model_dir: Path | None = None  # where holdout models are kept for cv.refit = reuse
+        self.state_dir: Path | None = None  # where halving rungs keep training states
 
     # -- the whole run -----------------------------------------------------------------------
 
@@ -265,6 +266,7 @@ class _Execution(Scheduling):
         context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
         tmp: Path | None = None  # the shared arrays, for worker processes
         models: Path | None = None  # kept holdout models (cv.refit = reuse)
+        states: Path | None = None  # kept training states (halving rungs)
         try:
             self.processes, self.max_folds = self._parallelism(data, trials)
             if self.processes > 1:
@@ -278,6 +280,10 @@ class _Execution(Scheduling):
             if self._keeps_models(trials):  # cv.refit = reuse: see tuidl.experiment.refit
                 self.model_dir = models = make_run_folder()
                 context = replace(context, model_dir=str(models))
+            if self.spec.search is not None and is_learnable(self.spec, self.registry):
+                # training states a halving rung continues (tuidl.experiment.checkpoint)
+                self.state_dir = states = make_run_folder()
+                context = replace(context, state_dir=str(states))
             worker = Worker(
                 context,
                 data,
@@ -296,7 +302,7 @@ class _Execution(Scheduling):
             worker.clear_cache()
             return self._final(worker)
         finally:
-            for folder in (tmp, models):
+            for folder in (tmp, models, states):
                 if folder is not None:
                     shutil.rmtree(folder, ignore_errors=True)
 
@@ -456,6 +462,9 @@ class _Execution(Scheduling):
 
     def _on_result(self, results: list[FoldResult]) -> None:
         super()._on_result(results)
+        for r in results:  # a continuation is done with its source's state
+            if r.status == "ok" and (source := self.warm.get(r.trial)) is not None:
+                checkpoint.discard(self.state_dir, source, r.fold)
         if self.model_dir is not None:  # keep only the models that may still be tested
             refit.discard(self.model_dir, self._selectable())
 

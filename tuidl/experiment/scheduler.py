@@ -169,6 +169,9 @@ class Scheduling(Bookkeeping):
         """Set the searcher up (with the stored trials as its history) and take its first
         asks; returns every trial's spec, in trial order (the runner's ``specs``)."""
         self.targets: dict[int, int] = {}
+        # trial -> the trial it continues (a warm start); not stored: a resumed run's
+        # continuations train from epoch 0, as their kept states went with the run folder
+        self.warm: dict[int, int] = {}
         self.issued: set[tuple[int, int]] = set()
         self.slots = max(1, self.workers)
         stored = self.store.get_run(self.run_id)["trials"]
@@ -259,9 +262,37 @@ class Scheduling(Bookkeeping):
         if ask.budget.epochs is not None:
             params["training.epochs"] = ask.budget.epochs
         index = len(self.plan.trials)
+        if ask.warm_start is not None:
+            self._check_warm_start(ask.warm_start, params)
+            self.warm[index] = ask.warm_start
         self.plan.trials.append(Trial(index, params))
         self.specs.append(self._spec_of(params))
         self.targets[index] = folds
+
+    def _check_warm_start(self, source: int, params: dict[str, Any]) -> None:
+        """A warm start continues an existing trial of the same configuration that trained
+        fewer epochs; anything else is the searcher's bug, named."""
+        name = self.searcher_component.key
+        if not 0 <= source < len(self.plan.trials):
+            raise TuidlError(
+                f"searcher {name} asked to warm-start from trial {source}, which does not exist"
+            )
+        before = dict(self.plan.trials[source].params)
+        e0, e1 = before.pop("training.epochs", None), params.get("training.epochs")
+        same = before == {k: v for k, v in params.items() if k != "training.epochs"}
+        if not same or e0 is None or (e1 is not None and e1 <= e0):
+            raise TuidlError(
+                f"searcher {name} asked to warm-start from trial {source}, which is not the "
+                "same configuration with fewer epochs"
+            )
+
+    def _horizon(self, trial: int) -> float | None:
+        """The spec's epochs when ``trial`` trains fewer (a halving rung): the length of the
+        training it is the start of (see :class:`tuidl.plugins.search.Ask`)."""
+        params = self.plan.trials[trial].params
+        if not self._epochs_budget(params) or self.spec.training is None:
+            return None
+        return float(self.spec.training.epochs)
 
     def _target_have(self, trial: int) -> int:
         return len(self.results.get(trial, {}))
@@ -280,6 +311,8 @@ class Scheduling(Bookkeeping):
                     unit.fold,
                     unit.trials,
                     params=tuple(self.plan.trials[t].params for t in unit.trials),
+                    horizons=tuple(self._horizon(t) for t in unit.trials),
+                    warm=tuple(self.warm.get(t) for t in unit.trials),
                 )
             if self._ask_more(self.slots - self._in_flight()):
                 continue

@@ -28,6 +28,12 @@
   them to the sink's ``health``.
 - A learning-rate schedule (``schedule``, :mod:`tuidl.engine.schedules`) multiplies the
   optimizer's own rate before each step; ``end_epoch`` still applies its ``lr_decay``.
+- Continuation (``snapshot``/``resume``, for successive halving's rungs): ``snapshot=True``
+  returns the whole loop state at the end (:class:`TrainState`: model, optimizer, generator,
+  shuffled order, best check so far) before keep-best restores anything; ``resume`` starts
+  from such a state and trains on to ``epochs``. Training 1 epoch, then resuming to 3, then
+  to 9 gives exactly the 9-epoch training, provided ``horizon`` (the epochs a schedule
+  spans) is the same in each piece. A state saved after early stopping trains no further.
 - A NaN or inf loss ends the fold with status ``"diverged"`` and a message suggesting a
   lower learning rate. ``cancel()`` is checked every iteration and raises :class:`Cancelled`.
 
@@ -112,6 +118,33 @@ class ListSink:
 
 
 @dataclass
+class TrainState:
+    """Everything :func:`train` needs to continue a training exactly (see the module
+    docstring). ``model``: ``get_state()``; ``optimizer``: the engine optimizer's
+    ``get_state()``; ``rng``: the generator's ``bit_generator.state`` (the model's dropout
+    draws from the same generator); ``perm``/``pos``: the shuffled epoch in progress;
+    ``first``: the next loss value's index; ``stopped``: early stopping ended it."""
+
+    iteration: int
+    model: dict[str, dict[str, np.ndarray]]
+    optimizer: dict[str, Any]
+    rng: dict[str, Any]
+    sample: np.ndarray | None
+    perm: np.ndarray | None
+    pos: int
+    first: int
+    base_lr: float
+    best_val: float
+    best_state: dict[str, dict[str, np.ndarray]] | None
+    best_epoch: float | None
+    best_train: float | None
+    since_best: int
+    train_acc: float | None
+    val_acc: float | None
+    stopped: bool = False
+
+
+@dataclass
 class TrainResult:
     """How a fold's training ended. ``val_acc`` is the reported validation accuracy (the
     best check's when ``keep_best``), ``train_acc`` the train-sample accuracy at that check."""
@@ -124,6 +157,8 @@ class TrainResult:
     val_acc: float | None
     best_epoch: float | None
     seconds: float
+    state: TrainState | None = None  # with snapshot=True and status "ok"
+    resumed_at: float = 0.0  # epochs a resumed training started from
 
 
 def health_probe(model: Any, total: int) -> Any:
@@ -203,6 +238,9 @@ def train(
     warmup_epochs: float = 0.0,
     step_epochs: float = 1.0,
     step_factor: float = 0.1,
+    horizon: float | None = None,
+    resume: TrainState | None = None,
+    snapshot: bool = False,
 ) -> TrainResult:
     """Train ``model`` (already ``setup``) on ``X, y``; see the module docstring.
 
@@ -215,18 +253,28 @@ def train(
     (:mod:`tuidl.engine.schedules`). The optimizer keeps its own rate and per-epoch decay;
     before each step its ``lr`` is set to that decayed rate times the schedule's factor.
     An optimizer without an ``lr`` attribute cannot be scheduled: :class:`TuidlError`.
+    ``horizon``: the epochs the schedule spans (default ``epochs``): a halving rung trains
+    the first ``epochs`` of a ``horizon``-epoch training.
+
+    ``resume``/``snapshot``: see :class:`TrainState`. Resuming needs an optimizer with
+    ``get_state``/``set_state`` (the engine's); a state that does not fit the model or the
+    optimizer raises ``ValueError`` or ``KeyError`` before any step.
     """
     sink = sink or NullSink()
     n = len(X)
     min_rows = check_batch_rows(model, n, batch_size)
     ipe = iterations_per_epoch(n, batch_size, sampling, min_rows)
     total = iterations if iterations is not None else max(round((epochs or 1.0) * ipe), 1)
+    span = total if horizon is None else max(round(horizon * ipe), total)  # the schedule's
     val = (X_val, y_val) if X_val is not None and y_val is not None and len(y_val) > 0 else None
     has_val = val is not None
-    sample_rng = np.random.default_rng(rng.integers(2**63))
-    sample = (
-        np.sort(sample_rng.choice(n, train_sample, replace=False)) if n > train_sample else None
-    )
+    if resume is None:
+        sample_rng = np.random.default_rng(rng.integers(2**63))
+        sample = (
+            np.sort(sample_rng.choice(n, train_sample, replace=False)) if n > train_sample else None
+        )
+    else:
+        sample = resume.sample
     X_s, y_s = (X[sample], y[sample]) if sample is not None else (X, y)
     probe = health_probe(model, total) if health else None
     scheduled = schedule != "constant" or warmup_epochs > 0
@@ -244,14 +292,28 @@ def train(
     first = 1
     last_flush = time.monotonic()
     best_val, best_state, best_epoch, best_train = -1.0, None, None, None
-    train_acc = val_acc = None
+    train_acc: float | None = None
+    val_acc: float | None = None
     since_best = 0
-    perm = None
+    perm: np.ndarray | None = None
     pos = 0
     status, message = "ok", ""
     it = 0
+    stopped = False
+    if resume is not None:
+        model.set_state(resume.model)
+        optimizer.set_state(resume.optimizer, model.params)
+        rng.bit_generator.state = resume.rng
+        it, perm, pos, first = resume.iteration, resume.perm, resume.pos, resume.first
+        base_lr, since_best, stopped = resume.base_lr, resume.since_best, resume.stopped
+        best_val, best_state = resume.best_val, resume.best_state
+        best_epoch, best_train = resume.best_epoch, resume.best_train
+        train_acc, val_acc = resume.train_acc, resume.val_acc
+        if scheduled:
+            optimizer.lr = base_lr
+    resumed_at = it / ipe
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while it < total:
+        while it < total and not stopped:
             if cancel is not None and cancel():
                 sink.losses(first, buffer)
                 sink.flush()
@@ -284,7 +346,7 @@ def train(
                 optimizer.lr = base_lr * lr_factor(
                     schedule,
                     it,
-                    total,
+                    span,
                     ipe,
                     warmup_epochs=warmup_epochs,
                     step_epochs=step_epochs,
@@ -311,6 +373,7 @@ def train(
                     else:
                         since_best += 1
                         if patience and since_best >= patience:
+                            stopped = True
                             break
                 if end_epoch:
                     if scheduled:  # the decay applies to the optimizer's own rate
@@ -324,7 +387,29 @@ def train(
                 buffer = []
                 last_flush = time.monotonic()
     sink.losses(first, buffer)
+    first += len(buffer)
     sink.flush()
+    state = None
+    if snapshot and status == "ok":
+        state = TrainState(
+            iteration=it,
+            model=model.get_state(),
+            optimizer=optimizer.get_state(),
+            rng=dict(rng.bit_generator.state),
+            sample=sample,
+            perm=perm,
+            pos=pos,
+            first=first,
+            base_lr=base_lr,
+            best_val=best_val,
+            best_state=best_state,
+            best_epoch=best_epoch,
+            best_train=best_train,
+            since_best=since_best,
+            train_acc=train_acc,
+            val_acc=val_acc,
+            stopped=stopped,
+        )
     if status == "ok" and has_val and keep_best and best_state is not None:
         model.set_state(best_state)
         train_acc, val_acc = best_train, best_val
@@ -337,4 +422,6 @@ def train(
         val_acc=val_acc if status == "ok" else None,
         best_epoch=best_epoch,
         seconds=time.perf_counter() - start,
+        state=state,
+        resumed_at=resumed_at,
     )

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from tuidl.errors import StorageError, TuidlError, is_storage_failure
-from tuidl.experiment import refit
+from tuidl.experiment import checkpoint, refit
 from tuidl.experiment.components import build_trial
 from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-exported
     allocate_npy,
@@ -87,6 +87,24 @@ class Unit:
     fold: int
     trials: tuple[int, ...]
     params: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+    # per trial: the epochs of the full training when it trains only their start (a
+    # halving rung), and the trial whose kept state it continues (see tuidl.plugins.search)
+    horizons: tuple[float | None, ...] = field(default=(), compare=False, hash=False)
+    warm: tuple[int | None, ...] = field(default=(), compare=False, hash=False)
+
+    def only(self, keep: list[int]) -> Unit:
+        """The unit of the trials at positions ``keep``, each with what goes with it."""
+
+        def pick(values: tuple) -> tuple:
+            return tuple(values[i] for i in keep) if values else ()
+
+        return Unit(
+            self.fold,
+            pick(self.trials),
+            params=pick(self.params),
+            horizons=pick(self.horizons),
+            warm=pick(self.warm),
+        )
 
 
 @dataclass
@@ -153,6 +171,7 @@ class Context:
     store_path: str | None = None
     data_dir: str | None = None
     model_dir: str | None = None  # holdout models kept for cv.refit = reuse (see refit)
+    state_dir: str | None = None  # training states kept between halving rungs (checkpoint)
 
 
 def fold_rng(seed: int, trial: int, fold: int) -> np.random.Generator:
@@ -167,6 +186,12 @@ def make_folds(spec: Spec, y_pool: np.ndarray, num_val: int, seed: int) -> list[
     if cv.method == "kfold":
         return kfold_indices(y_pool, cv.folds, shuffle=cv.shuffle, stratify=cv.stratify, seed=seed)
     return [Fold(0, np.arange(len(y_pool)), np.arange(num_val))]
+
+
+def _rung(unit: Unit, i: int) -> tuple[float | None, int | None]:
+    """(horizon, warm start) of the unit's ``i``-th trial (see :class:`Unit`)."""
+    horizon = unit.horizons[i] if i < len(unit.horizons) else None
+    return horizon, unit.warm[i] if i < len(unit.warm) else None
 
 
 def trial_specs(spec: Spec, registry: Any) -> list[Spec]:
@@ -351,7 +376,10 @@ class Worker:
             if is_learnable(spec, self.registry):
                 if unit.fold == FINAL and refit.mode(spec) == "reuse":
                     return [refit.reuse(self, t, Xtr, ytr, Xev, yev, start) for t in unit.trials]
-                return [self._train(t, unit.fold, Xtr, ytr, Xev, yev) for t in unit.trials]
+                return [
+                    self._train(t, unit.fold, Xtr, ytr, Xev, yev, *_rung(unit, i))
+                    for i, t in enumerate(unit.trials)
+                ]
             return self._fit(unit, Xtr, ytr, Xev, yev, start)
         except (Cancelled, StorageError):
             raise  # a full disk stops the run; it is not this trial's failure
@@ -447,7 +475,20 @@ class Worker:
                 return fallback
         return attribute_accuracy(y, pred, names)
 
-    def _train(self, trial: int, fold: int, Xtr, ytr, Xev, yev) -> FoldResult:
+    def _train(
+        self,
+        trial: int,
+        fold: int,
+        Xtr,
+        ytr,
+        Xev,
+        yev,
+        horizon: float | None = None,
+        warm: int | None = None,
+    ) -> FoldResult:
+        """Train one fold. ``horizon``: this trial trains the first epochs of a
+        ``horizon``-epoch training, and keeps its state for a later rung; ``warm``: the
+        trial whose kept state it continues (from scratch when there is none)."""
         spec = self.spec_of(trial)
         start = time.perf_counter()
         rng = fold_rng(self.context.seed, trial, fold)
@@ -455,6 +496,11 @@ class Worker:
         parts = build_trial(spec, self.registry, Xtr, ytr, self.data.num_classes, rng)
         model, loss, optimizer = parts.model, parts.loss, parts.optimizer
         t = spec.require_training()
+        states = self.context.state_dir if fold != FINAL else None
+        # a kept state replaces the fresh model's weights and the generator's state alike
+        resume = checkpoint.load(states, warm, fold) if warm is not None else None
+        if resume is not None and not callable(getattr(optimizer, "set_state", None)):
+            resume = None  # a plugin optimizer that cannot restore its state: from scratch
         total = t.iterations or round(
             (t.epochs or 1.0) * iterations_per_epoch(len(ytr), t.batch_size, t.sampling)
         )
@@ -494,7 +540,12 @@ class Worker:
             warmup_epochs=t.warmup_epochs,
             step_epochs=t.step_epochs,
             step_factor=t.step_factor,
+            horizon=horizon,
+            resume=resume,
+            snapshot=horizon is not None and states is not None,
         )
+        if result.state is not None and states is not None:
+            checkpoint.save(states, trial, fold, result.state)
         if result.status != "ok":
             return FoldResult(
                 trial, fold, result.status, None, None, time.perf_counter() - start, result.message
@@ -516,4 +567,8 @@ class Worker:
                 train_acc=result.train_acc,
                 fit_seconds=seconds,
             )
-        return FoldResult(trial, fold, "ok", score, result.train_acc, seconds, test=test)
+        # the epochs this fold trained are the ones after its warm start: say where it began
+        note = (
+            f"continued trial #{(warm or 0) + 1} from epoch {result.resumed_at:g}" if resume else ""
+        )
+        return FoldResult(trial, fold, "ok", score, result.train_acc, seconds, note, test=test)

@@ -156,12 +156,21 @@ class Ask:
     one for every key of the space) on ``budget``. ``trial`` set: continue that existing
     trial (same params, same ``budget.epochs``) to ``budget.folds`` folds; its finished folds
     are kept. ``note``: a short reason shown with the trial (``"rung 2 of 3"``).
+
+    ``warm_start``: for a new trial with an epochs budget, the earlier trial of the same
+    configuration (a smaller epochs budget) whose training it continues: each fold starts
+    from the state that trial's fold ended in, so only the extra epochs are trained. Each
+    trial below the spec's epochs trains the first ``budget.epochs`` of the full training
+    (a schedule spans the full length), which is what makes the continuation exact. When
+    the state is not kept (a resumed run, a full disk, an optimizer without
+    ``get_state``), the fold trains from epoch 0: slower, the same meaning.
     """
 
     params: Mapping[str, Any]
     budget: Budget
     trial: int | None = None
     note: str = ""
+    warm_start: int | None = None
 
 
 @dataclass(frozen=True)
