@@ -72,6 +72,7 @@ from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import is_learnable, point_spec, validate
 from tuidl.experiment.trainer import Cancelled, NullSink, iterations_per_epoch, predict
 from tuidl.experiment.trainer import train as train_loop
+from tuidl.plugins.api import KeepsState
 
 FINAL = -1
 MAX_LOSS_POINTS = 5000  # per fold; longer loss curves are stored as bucket means
@@ -499,7 +500,7 @@ class Worker:
         states = self.context.state_dir if fold != FINAL else None
         # a kept state replaces the fresh model's weights and the generator's state alike
         resume = checkpoint.load(states, warm, fold) if warm is not None else None
-        if resume is not None and not callable(getattr(optimizer, "set_state", None)):
+        if resume is not None and not isinstance(optimizer, KeepsState):
             resume = None  # a plugin optimizer that cannot restore its state: from scratch
         total = t.iterations or round(
             (t.epochs or 1.0) * iterations_per_epoch(len(ytr), t.batch_size, t.sampling)

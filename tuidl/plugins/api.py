@@ -270,6 +270,23 @@ class Optimizer(Protocol):
         ...
 
 
+@runtime_checkable
+class KeepsState(Protocol):
+    """Optional, on an optimizer: its state can be saved and restored, so a successive
+    halving rung continues the previous rung's training instead of starting over (without
+    it, each rung trains from epoch 0). The engine's optimizers have it."""
+
+    def get_state(self) -> dict[str, Any]:
+        """A copy of everything the next :meth:`Optimizer.step` depends on (the rate, every
+        parameter's moments and counters), made of floats, ints, arrays and dicts of them."""
+        ...
+
+    def set_state(self, saved: Mapping[str, Any], params: Mapping[str, Array]) -> None:
+        """Restore a :meth:`get_state` result for ``params``: the next ``step`` continues
+        exactly where the saved optimizer stopped. Raise ``ValueError`` when it does not fit."""
+        ...
+
+
 # -- searcher -----------------------------------------------------------------------------------
 
 
@@ -358,6 +375,7 @@ OPTIONAL = {
     "model": (ShowsWeights, ReportsHealth),
     "loss": (FitsData, PathLoss, ReportsMetrics, ChanceLoss),
     "searcher": (PrunesFolds,),
+    "optimizer": (KeepsState,),
 }
 
 __all__ = [
@@ -368,6 +386,7 @@ __all__ = [
     "FitsData",
     "FittedModel",
     "Initializer",
+    "KeepsState",
     "LearnableModel",
     "Loss",
     "Model",
