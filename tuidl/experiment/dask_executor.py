@@ -71,12 +71,28 @@ def require_distributed() -> None:
         ) from None
 
 
+def _probe(address: str, timeout: float) -> None:
+    """Fail fast on a TCP address nothing listens at: dask's client retries a refused
+    connection until its whole timeout is spent (20 s of a user staring at nothing)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or parts.port is None:
+        return  # other transports (inproc://, ws://) are dask's to judge
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+        pass
+
+
 def connect(address: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Any:
-    """A :class:`distributed.Client` for the scheduler at ``address``."""
+    """A :class:`distributed.Client` for the scheduler at ``address``; a
+    :class:`TuidlError` naming the address when nothing answers there (at once when the
+    connection is refused, within ``timeout`` seconds otherwise)."""
     require_distributed()
     from distributed import Client
 
     try:
+        _probe(address, timeout)
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise TuidlError(
@@ -322,9 +338,12 @@ def resume_on_dask(
     if run["status"] == "finished":
         raise TuidlError(f"run {run_id} is already finished; `tuidl show {run_id}` shows it")
     registry = registry or _registry()
-    own = connect(address) if isinstance(address, str) else None  # closed when done
-    client = address if own is None else own
+    own = None
     try:
+        # inside the try: an unreachable scheduler fails the run, naming why, rather than
+        # leaving it queued for ever
+        own = connect(address) if isinstance(address, str) else None  # closed when done
+        client = address if own is None else own
         execution = _DaskExecution(client, run_id, run, store, 1, registry, progress, cancel)
         return execution.execute()
     except TuidlError as exc:
