@@ -214,3 +214,34 @@ def test_not_a_zip_is_named_for_what_it_is(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(TuidlError, match=message):
         load_npz(path)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_header_declaring_more_than_the_file_holds_is_refused_before_allocating(
+    tmp_path, compressed
+):
+    """A 24-byte member whose header claims a petabyte: refused by name and size, not a
+    MemoryError from numpy (nor, on a machine that overcommits, a petabyte allocation)."""
+    import io
+    import zipfile
+
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        head, {"descr": "<f4", "fortran_order": False, "shape": (99_999_999_999, 3072)}
+    )
+    y = io.BytesIO()
+    np.save(y, np.zeros(2, np.int64))
+    path = tmp_path / "huge.npz"
+    how = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", how) as z:
+        z.writestr("X.npy", head.getvalue() + np.zeros(6, np.float32).tobytes())
+        z.writestr("y.npy", y.getvalue())
+    with pytest.raises(TuidlError, match=r"array 'X' declares shape \(99999999999, 3072\)") as e:
+        load_npz(path)
+    assert "TiB" in str(e.value) and "holds 24 bytes" in str(e.value)
+
+
+def test_compressed_npz_still_loads(tmp_path):
+    path = tmp_path / "c.npz"
+    np.savez_compressed(path, X=_rows(), y=np.array([0, 1, 2, 0, 1, 2]))
+    assert load_npz(path).X_train.shape == (6, 2, 3)

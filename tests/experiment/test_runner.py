@@ -109,6 +109,19 @@ def test_a_diverging_trial_is_marked_and_the_others_go_on(store, reg):
     assert run["status"] == "finished" and run["best"]["trial"] == 0
 
 
+def test_a_model_too_large_to_allocate_says_what_did_not_fit(store, reg):
+    """Not just "out of memory; use fewer workers": numpy's own words name the array, so a
+    user sees it is the model (10**13 hidden units), not the split or the workers."""
+    spec = blobs_spec()
+    spec.cv.grid = {"model.hidden_sizes": [[8], [10**13]]}
+    spec.model.name = "fc_net"
+    out = run_spec(spec, store, registry=reg)
+    ok, big = store.get_run(out.run_id)["trials"]
+    assert ok["status"] == "ok" and big["status"] == "failed"
+    assert "out of memory (Unable to allocate" in big["message"]
+    assert "10000000000000" in big["message"] and "smaller model" in big["message"]
+
+
 def test_every_trial_diverging_fails_the_run_with_a_message(store, reg):
     spec = blobs_spec()
     spec.cv.grid = {"model.reg": [1e6]}

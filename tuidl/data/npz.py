@@ -119,9 +119,52 @@ def _check_magic(path: Path, src: str) -> None:
     )
 
 
+def _declared_fits(npz, key: str, src: str) -> None:
+    """Refuse an array whose header declares more data than its member holds, before any
+    allocation: a 100-byte file must not make numpy ask for a petabyte (and fail with a
+    bare MemoryError), nor a corrupt one for more memory than the machine has."""
+    zf = getattr(npz, "zip", None)
+    member = f"{key}.npy"
+    if zf is None or member not in zf.namelist():
+        return  # numpy reads it its own way (an older layout): _read handles the errors
+    info = zf.getinfo(member)
+    with zf.open(member) as f:
+        if f.read(6) != b"\x93NUMPY":
+            return  # not an .npy (numpy takes it for a pickle): _read refuses it by name
+        f.seek(0)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        header = f.tell()
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    have = info.file_size - header
+    if dtype.hasobject or need <= have:
+        return  # object arrays are refused when read, with their own message
+    raise TuidlError(
+        f"{src}: array {key!r} declares shape {tuple(shape)} of {dtype} "
+        f"({_size(need)}) but holds {_size(max(have, 0))}: the file is truncated or corrupt"
+    )
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return ""
+
+
 def _read(npz, key: str, src: str) -> np.ndarray:
     try:
+        _declared_fits(npz, key, src)
         return npz[key]
+    except MemoryError as exc:
+        raise TuidlError(
+            f"{src}: array {key!r} does not fit in memory ({exc}); use a smaller file, or "
+            "a split of fewer rows saved on its own"
+        ) from None
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
             raise TuidlError(

@@ -386,8 +386,14 @@ class Worker:
             raise  # a full disk stops the run; it is not this trial's failure
         except TuidlError as exc:
             message = str(exc)
-        except MemoryError:
-            message = "out of memory; use fewer workers (--workers) or a smaller split"
+        except MemoryError as exc:
+            # numpy says what it could not allocate ("291 TiB for an array with shape
+            # (64, 10000000000000)"): that tells a too-large model from a too-large split
+            what = f" ({exc})" if str(exc) else ""
+            message = (
+                f"out of memory{what}; use a smaller model, fewer workers (--workers) "
+                "or a smaller split"
+            )
         except Exception as exc:
             if is_storage_failure(exc):
                 raise storage_error(exc, self.context.data_dir) from None
