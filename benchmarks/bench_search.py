@@ -275,10 +275,8 @@ def search_toml(work: Workload, searcher: str, budget: float) -> str:
 
     - random: as many full trials (every fold, every epoch) as fit.
     - halving: on epochs, eta 3 from 1 epoch (1, 3, 9 epochs for 9), each rung continuing
-      the one below. Synchronous halving would cost ``n * folds * (1 + 2/3 + 6/9)`` epochs
-      for n configurations; the asynchronous one promotes a trial as soon as it is in the
-      top third *so far*, which promotes more (measured: about 1.2 times that), so n is
-      sized at 2.9 epochs a configuration.
+      the one below, with the budget as its ``total_budget`` (it starts configurations
+      while the budget lasts, keeping back enough to take one to the full 9 epochs).
     - tpe: Optuna's TPE with its median pruner, capped at ``budget / epochs`` folds, pruned
       trials' folds included; 5 random startup trials (Optuna's default is 10, which would
       leave TPE almost nothing to model in budgets this small).
@@ -287,8 +285,10 @@ def search_toml(work: Workload, searcher: str, budget: float) -> str:
     if searcher == "random":
         params = f"trials = {int(budget // full)}"
     elif searcher == "halving":
-        n = int(budget / (work.folds * 2.9))
-        params = f'trials = {n}\neta = 3.0\nmin_budget = 1.0\nresource = "epochs"'
+        params = (
+            f'trials = 1000\neta = 3.0\nmin_budget = 1.0\nresource = "epochs"\n'
+            f"total_budget = {budget:g}"
+        )
     else:
         folds = int(budget // work.epochs)
         params = f'trials = 1000\nmax_folds = {folds}\nstartup = 5\npruner = "median"'

@@ -11,11 +11,14 @@ from tuidl.errors import TuidlError
 from tuidl.experiment import checkpoint
 from tuidl.experiment.components import build_trial
 from tuidl.experiment.runner import load_data, run_spec
+from tuidl.experiment.space import dimensions
 from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import validate
 from tuidl.experiment.store import Store
 from tuidl.experiment.trainer import ListSink, train
 from tuidl.experiment.work import Context, Worker
+from tuidl.plugins.builtin.searchers import HalvingSearcher
+from tuidl.plugins.search import Budget, SearchProblem, Told
 
 NET = """
 [dataset]
@@ -267,3 +270,57 @@ def test_a_warm_start_from_another_configuration_is_refused(tmp_path, reg):
     with pytest.raises(TuidlError, match="trial 5, which does not exist"):
         s._check_warm_start(5, {})
     assert Ask({}, Budget(1, 3.0), warm_start=0).warm_start == 0
+
+
+def _drive(s, workers=2):
+    """Ask and tell until the searcher has nothing more (scores from the config's lr, so
+    the ranking is fixed), ``workers`` asks in flight at a time; every ask, in order."""
+    asked, flight, n = [], [], 0
+    while True:
+        for a in s.ask(workers - len(flight)):
+            asked.append(a)
+            flight.append((n, a))
+            n += 1
+        if not flight:
+            return asked
+        i, a = flight.pop(0)
+        score = -abs(np.log10(a.params["optimizer.lr"]) + 2)  # best near lr = 1e-2
+        s.tell(Told(i, a.params, a.budget, "ok", (score,) * 3, score))
+
+
+@pytest.mark.parametrize("cap", [30.0, 60.0, 100.0])
+def test_halving_never_spends_more_than_its_total_budget(cap):
+    """Epochs summed over trials and folds, counting a warm-started rung's new epochs only:
+    1 + 2 + 6 per configuration taken to the top, times 3 folds."""
+    s = HalvingSearcher(trials=1000, eta=3, min_budget=1, resource="epochs", total_budget=cap)
+    s.setup(SearchProblem(space=dimensions(_space_spec()), seed=0, folds=3, epochs=9.0))
+    asked = _drive(s)
+    cost = {1.0: 1, 3.0: 2, None: 6}
+    spent = 3 * sum(cost[a.budget.epochs] for a in asked)
+    assert spent <= cap and spent == s.spent
+    assert any(a.budget.epochs is None for a in asked)  # something reached the full budget
+    assert all(a.warm_start is not None for a in asked if a.budget.epochs != 1.0)
+    assert f"at most {cap:g} fold-epochs in all" in s.describe()
+
+
+def test_a_resumed_halving_counts_what_its_history_spent():
+    space = dimensions(_space_spec())
+    s = HalvingSearcher(trials=1000, eta=3, min_budget=1, resource="epochs", total_budget=60)
+    s.setup(SearchProblem(space=space, seed=0, folds=3, epochs=9.0))
+    first = s.ask(4)
+    history = [
+        Told(i, {**a.params, "training.epochs": 1.0}, Budget(3, 1.0), "ok", (0.5,) * 3, 0.5)
+        for i, a in enumerate(first)
+    ]
+    again = HalvingSearcher(trials=1000, eta=3, min_budget=1, resource="epochs", total_budget=60)
+    again.setup(SearchProblem(space=space, seed=0, folds=3, epochs=9.0, history=history))
+    assert again.spent == 4 * 3
+    assert 3 * sum({1.0: 1, 3.0: 2, None: 6}[a.budget.epochs] for a in _drive(again)) <= 60 - 12
+
+
+def _space_spec():
+    spec = blobs_spec()
+    spec.cv.grid = {}
+    data = spec.to_dict()
+    data["search"] = {"method": "halving", "space": {"optimizer.lr": {"log_uniform": [1e-4, 1]}}}
+    return Spec.from_dict(data)

@@ -159,8 +159,11 @@ class HalvingSearcher:
     exactly where its uninterrupted 9-epoch training would.
     """
 
-    def __init__(self, trials: int, eta: float, min_budget: float, resource: str) -> None:
+    def __init__(
+        self, trials: int, eta: float, min_budget: float, resource: str, total_budget: float = 0
+    ) -> None:
         self.trials, self.eta, self.min_budget, self.resource = trials, eta, min_budget, resource
+        self.total_budget = total_budget
 
     def setup(self, problem: SearchProblem) -> None:
         self.problem = problem
@@ -201,6 +204,8 @@ class HalvingSearcher:
         self.params: dict[int, dict[str, Any]] = {}  # config -> params (without the budget)
         self.next_trial = 0
         self.todo: list[Ask] = []
+        self.spent = 0.0  # the cost of every rung asked for so far (see _cost)
+        self.outstanding: set[int] = set()  # trials asked for and not told yet
         for told in problem.history:
             self._replay(told)
 
@@ -208,9 +213,34 @@ class HalvingSearcher:
         """The plan in words, for ``spec check`` (after :meth:`setup`)."""
         unit = self.resource_kind
         rungs = ", ".join(f"{b:.3g}" for b in self.budgets)
+        cap = f", at most {self.total_budget:g} {self._unit} in all" if self.total_budget else ""
         return (
-            f"{self.trials} configurations, rungs of {rungs} {unit} (keep the top 1/{self.eta:g})"
+            f"{self.trials} configurations, rungs of {rungs} {unit} (keep the top "
+            f"1/{self.eta:g}){cap}"
         )
+
+    @property
+    def _unit(self) -> str:
+        return "fold-epochs" if self._epochs else "folds"
+
+    def _cost(self, rung: int) -> float:
+        """What a rung adds, in ``total_budget``'s unit (epochs summed over folds, or fold
+        fits): its budget less the lower rung's, which it continues."""
+        below = self.budgets[rung - 1] if rung > 0 else 0.0
+        folds = self.problem.folds if self._epochs else 1
+        return (self.budgets[rung] - below) * folds
+
+    def _affordable(self, rung: int, reserve: float = 0.0) -> bool:
+        cap = self.total_budget
+        return not cap or self.spent + self._cost(rung) + reserve <= cap + 1e-9
+
+    def _reserve(self) -> float:
+        """Budget kept back from new configurations until one has reached the full budget:
+        what taking one from the lowest rung to the top costs, so that a capped search
+        always ends with a full-budget trial to rank."""
+        if self.rungs[-1]:
+            return 0.0
+        return sum(self._cost(r) for r in range(1, len(self.budgets)))
 
     # -- budgets ------------------------------------------------------------------------------
 
@@ -255,6 +285,7 @@ class HalvingSearcher:
         self.key_of[told.trial] = config
         rung = self._rung_of(told)
         first = rung if self._epochs else 0  # a folds trial spans every rung up to its own
+        self.spent += sum(self._cost(r) for r in range(first, rung + 1))
         for r in range(first, rung + 1):
             self.trial_of[(config, r)] = told.trial
         for r in range(rung):
@@ -270,10 +301,12 @@ class HalvingSearcher:
                 self.promoted[rung].add(config)
                 self.trial_of[(config, rung + 1)] = told.trial
                 self.todo.append(Ask(told.params, self._budget(rung + 1), told.trial))
+                self.outstanding.add(told.trial)
             else:  # finished its rung: waits for a promotion like any other
                 self.rungs[rung][config] = self._score(told, rung)
             return
         self.todo.append(Ask(told.params, self._budget(rung), told.trial))
+        self.outstanding.add(told.trial)
 
     @property
     def _epochs(self) -> bool:
@@ -285,13 +318,37 @@ class HalvingSearcher:
         out, self.todo = self.todo[:n], self.todo[n:]
         while len(out) < n:
             ask = self._promotion() or self._new()
+            if ask is None and not self.outstanding and not out:
+                ask = self._last_push()
             if ask is None:
                 break
             out.append(ask)
         return out
 
+    def _last_push(self) -> Ask | None:
+        """Nothing is running and the rules start nothing more: promote the best
+        configuration not yet promoted from the highest rung that has one, when its next
+        rung fits the budget. Without a cap only while no trial has the full budget (so a
+        search of few configurations still ends with one to rank); with a cap, while the
+        budget lasts (promoting the next best is its best use)."""
+        if self.rungs[-1] and not self.total_budget:
+            return None
+        for rung in range(len(self.budgets) - 2, -1, -1):
+            members = self.rungs[rung]
+            ranked = sorted(members, key=lambda c: (-members[c], c))
+            for config in ranked:
+                if config in self.promoted[rung] or members[config] == -math.inf:
+                    continue
+                if not self._affordable(rung + 1):
+                    break
+                self.promoted[rung].add(config)
+                return self._ask(config, rung + 1)
+        return None
+
     def _promotion(self) -> Ask | None:
         for rung in range(len(self.budgets) - 2, -1, -1):
+            if not self._affordable(rung + 1):
+                continue  # a cheaper promotion lower down may still fit the total budget
             members = self.rungs[rung]
             k = int(len(members) // self.eta)
             ranked = sorted(members, key=lambda c: (-members[c], c))[:k]
@@ -303,7 +360,7 @@ class HalvingSearcher:
         return None
 
     def _new(self) -> Ask | None:
-        if self.configs >= self.trials:
+        if self.configs >= self.trials or not self._affordable(0, self._reserve()):
             return None
         config = self.configs
         self.configs += 1
@@ -312,12 +369,14 @@ class HalvingSearcher:
         return self._ask(config, 0)
 
     def _ask(self, config: int, rung: int) -> Ask:
+        self.spent += self._cost(rung)
         budget = self._budget(rung)
         note = f"rung {rung + 1} of {len(self.budgets)}"
         params = dict(self.params[config])
         if self.resource_kind == "folds" and rung > 0:
             trial = self.trial_of[(config, rung - 1)]
             self.trial_of[(config, rung)] = trial
+            self.outstanding.add(trial)
             return Ask(params, budget, trial=trial, note=note)
         if budget.epochs is not None:
             params["training.epochs"] = budget.epochs
@@ -327,9 +386,11 @@ class HalvingSearcher:
         self.next_trial += 1
         self.key_of[trial] = config
         self.trial_of[(config, rung)] = trial
+        self.outstanding.add(trial)
         return Ask(params, budget, note=note, warm_start=warm)
 
     def tell(self, result: Told) -> None:
+        self.outstanding.discard(result.trial)
         config = self.key_of.get(result.trial)
         if config is None:
             return
@@ -350,11 +411,15 @@ def _random(trials: int) -> RandomSearcher:
     return RandomSearcher(trials)
 
 
-def _halving(trials: int, eta: float, min_budget: float, resource: str) -> HalvingSearcher:
+def _halving(
+    trials: int, eta: float, min_budget: float, resource: str, total_budget: float
+) -> HalvingSearcher:
     """Asynchronous successive halving: ``trials`` sampled configurations start on a small
     budget (``min_budget`` epochs or folds); the top ``1/eta`` of each rung go on to an
-    ``eta`` times larger one, up to the full budget (the spec's epochs and all folds)."""
-    return HalvingSearcher(trials, eta, min_budget, resource)
+    ``eta`` times larger one, up to the full budget (the spec's epochs and all folds).
+    ``total_budget`` (0: none) caps what the whole search trains: epochs summed over every
+    trial and fold, or fold fits; nothing is started that would go past it."""
+    return HalvingSearcher(trials, eta, min_budget, resource, total_budget)
 
 
 _TRIALS = Param("trials", "int", 20, "configurations to sample", min=1, max=10_000)
@@ -390,6 +455,14 @@ def register_searchers(register):
                     "auto",
                     "what a budget counts: epochs (learnable models), folds, or auto",
                     choices=("auto", "epochs", "folds"),
+                ),
+                Param(
+                    "total_budget",
+                    "float",
+                    0.0,
+                    "the most the whole search trains: epochs summed over trials and folds "
+                    "(or fold fits); 0: no cap",
+                    min=0.0,
                 ),
             ),
         )
