@@ -131,8 +131,8 @@ class Bookkeeping:
         left = tuple(unit.trials[i] for i in keep)
         if len(left) != len(unit.trials):
             self.done += len(unit.trials) - len(left)  # skipped folds of closed trials
-        params = tuple(unit.params[i] for i in keep) if unit.params else ()
-        return Unit(unit.fold, left, params=params) if left else None
+        specs = tuple(unit.specs[i] for i in keep) if unit.specs else ()
+        return Unit(unit.fold, left, specs=specs) if left else None
 
     def _on_result(self, results: list[FoldResult]) -> None:
         for r in results:
