@@ -178,3 +178,14 @@ def test_the_final_unit_runs_from_the_plan_too():
     worker = Worker(Context(build_plan(spec, reg, data)), data, registry=reg)
     (result,) = worker.run(Unit(FINAL, (3,)))
     assert result.status == "ok" and result.test is not None
+
+
+def test_the_modules_workers_run_in_hold_no_spec_reader_or_checker():
+    """The worker side (this process's worker, worker processes, Dask tasks) has nothing
+    to parse or validate a spec with: what it needs comes in the plan and the units."""
+    from tuidl.experiment import dask_executor, executors, work
+
+    names = ("loads_spec", "load_spec", "validate", "point_spec", "trial_specs", "make_folds")
+    for module in (work, executors, dask_executor):
+        held = [n for n in names if hasattr(module, n)]
+        assert held == [], f"{module.__name__} holds {held}"
