@@ -50,11 +50,6 @@ class WorkPlan:
     folds: tuple[Fold, ...]
     trials: list[Spec] = field(default_factory=list)
 
-    @property
-    def kfold(self) -> bool:
-        """Whether a fold's eval rows are pool rows (k-fold), not the validation rows."""
-        return self.spec.cv.method == "kfold"
-
 
 def make_folds(spec: Spec, y_pool: Any, num_val: int, seed: int) -> list[Fold]:
     """The CV folds: k folds of the pool, or one holdout fold (train: the pool; val: the
