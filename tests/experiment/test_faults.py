@@ -28,6 +28,7 @@ from tuidl.experiment import runner as runner_mod
 from tuidl.experiment.runner import resume, run_spec
 from tuidl.experiment.store import Store
 from tuidl.experiment.work import Context, Data, Unit, Worker
+from tuidl.experiment.workplan import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -210,8 +211,9 @@ def test_a_full_disk_while_a_fold_is_built_raises_and_leaves_no_half_fold(
     from tuidl.experiment.runner import load_data
 
     spec = blobs_spec()
-    context = Context(spec.to_toml(), 0, data_dir=str(tmp_path))
-    worker = Worker(context, load_data(spec, reg), registry=reg)
+    data = load_data(spec, reg)
+    context = Context(build_plan(spec, reg, data, seed=0), data_dir=str(tmp_path))
+    worker = Worker(context, data, registry=reg)
     _enospc_after(monkeypatch, 1)  # the training rows' file fits, the eval rows' not
     with pytest.raises(StorageError, match="No space left on device"):
         worker.run(Unit(0, (0,)))

@@ -24,8 +24,8 @@ from tuidl.experiment.work import (
     Worker,
     feature_bytes_per_row,
     fold_tag,
-    trial_specs,
 )
+from tuidl.experiment.workplan import build_plan, trial_specs
 from tuidl.plugins.manager import get_registry
 
 GRID_SPEC = """
@@ -273,7 +273,7 @@ def recording(monkeypatch):
 
 def _tags(text):
     spec = loads_spec(text)
-    from tuidl.experiment.work import trial_specs
+    from tuidl.experiment.workplan import trial_specs
 
     first = trial_specs(spec, get_registry())[0]
     return [fold_tag(first, fold) for fold in range(spec.cv.folds)]
@@ -344,7 +344,9 @@ def test_cancel_while_the_next_fold_is_held_back_then_resume_is_identical(
 def test_a_worker_process_lets_go_of_a_shared_fold_after_each_unit(tmp_path, monkeypatch):
     spec = loads_spec(GRID_SPEC)
     load_data(spec, get_registry()).save(tmp_path)
-    worker = Worker(Context(GRID_SPEC, 3, data_dir=str(tmp_path)), Data.load(tmp_path))
+    data = Data.load(tmp_path)
+    work = build_plan(spec, get_registry(), data)
+    worker = Worker(Context(work, data_dir=str(tmp_path)), data)
     monkeypatch.setattr(executors, "_worker", worker)
     (result,) = executors._run_unit(Unit(1, (0,)))
     assert result.status == "ok"
@@ -356,7 +358,8 @@ def test_a_worker_process_lets_go_of_a_shared_fold_after_each_unit(tmp_path, mon
 
 def test_a_private_cache_survives_release():
     spec = loads_spec(GRID_SPEC)
-    worker = Worker(Context(GRID_SPEC, 3), load_data(spec, get_registry()))
+    data = load_data(spec, get_registry())
+    worker = Worker(Context(build_plan(spec, get_registry(), data)), data)
     worker.prepared(worker.trials[0], 0)
     worker.release()
     worker.prepared(worker.trials[0], 0)

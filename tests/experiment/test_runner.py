@@ -303,9 +303,12 @@ def test_worker_processes_share_each_fold_and_fit_the_chain_once_per_fold(tmp_pa
         built.append(fold)
         return original(self, spec, fold, allocate)
 
-    worker = work.Worker(
-        work.Context(spec.to_toml(), 0, data_dir=str(tmp_path)), _digits_data(spec)
-    )
+    from tuidl.experiment.workplan import build_plan
+    from tuidl.plugins.manager import get_registry
+
+    data = _digits_data(spec)
+    plan = build_plan(spec, get_registry(), data, seed=0)
+    worker = work.Worker(work.Context(plan, data_dir=str(tmp_path)), data)
     worker._build = spy.__get__(worker)
     for fold in (0, 0, 1, 0):
         worker.prepared(worker.trials[0], fold)

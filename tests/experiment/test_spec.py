@@ -187,7 +187,7 @@ def test_a_switched_component_keeps_only_the_table_params_it_takes():
     a param the point sets itself is never dropped, so a wrong one is still reported."""
     from tuidl.experiment.spec import ComponentSpec
     from tuidl.experiment.spec_check import point_spec
-    from tuidl.experiment.work import trial_specs
+    from tuidl.experiment.workplan import trial_specs
 
     spec = blobs_spec()
     spec.loss = ComponentSpec("svm", {"delta": 2.0})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from exp_helpers import blobs_spec, registry
@@ -17,6 +19,7 @@ from tuidl.experiment.spec_check import validate
 from tuidl.experiment.store import Store
 from tuidl.experiment.trainer import ListSink, train
 from tuidl.experiment.work import Context, Worker
+from tuidl.experiment.workplan import build_plan
 from tuidl.plugins.builtin.searchers import HalvingSearcher
 from tuidl.plugins.search import Budget, SearchProblem, Told
 
@@ -210,14 +213,15 @@ def test_a_worker_continues_a_rung_where_it_stopped(reg, tmp_path):
     short = Spec.from_dict({**base.to_dict(), "training": {**base.to_dict()["training"]}})
     short.training.epochs = 1.0
     data = load_data(base, reg)
-    context = Context(NET, 0, state_dir=str(tmp_path))
-    worker = Worker(context, data, registry=reg, trials=[short, base])
+    plan = build_plan(loads_spec(NET), reg, data, seed=0)
+    rungs = replace(plan, trials=[short, base])
+    worker = Worker(Context(rungs, state_dir=str(tmp_path)), data, registry=reg)
     Xtr, ytr, Xev, yev = worker.prepared(base, 0)
     worker._train(0, 0, Xtr, ytr, Xev, yev, horizon=9.0)
     assert checkpoint.path(tmp_path, 0, 0).exists()
     rung = worker._train(1, 0, Xtr, ytr, Xev, yev, horizon=None, warm=0)
     assert rung.message == "continued trial #1 from epoch 1"
-    other = Worker(Context(NET, 0), data, registry=reg, trials=[base])
+    other = Worker(Context(replace(plan, trials=[base])), data, registry=reg)
     whole = other._train(0, 0, *other.prepared(base, 0))
     assert rung.score == whole.score and rung.train_acc == whole.train_acc
 

@@ -8,11 +8,14 @@ data as for any run, connects a :class:`distributed.Client` to the scheduler, an
 :class:`DaskExecutor` hands the runner's units (a trial × fold each; a kNN k-group shares
 one) to the cluster:
 
-- **The data reaches each worker once.** The split arrays (:class:`~.work.Data`) are
-  scattered with ``broadcast=True`` when the executor starts; every task gets the scattered
-  future, which the worker resolves to its own local copy, so a task's message is the unit
-  and a small :class:`~.work.Context`, never the arrays. Each worker thread keeps one
-  :class:`~.work.Worker` per run (registry, trial specs, preprocessing cache) between tasks.
+- **The data and the plan reach each worker once.** The split arrays (:class:`~.work.Data`)
+  and the :class:`~.work.Context` with the run's plan (:class:`~.workplan.WorkPlan`: the
+  normalized specs and folds the runner validated once) are scattered with
+  ``broadcast=True`` when the executor starts; every task gets the scattered futures, which
+  the worker resolves to its own local copies, so a task's message is the unit (with its
+  trials' normalized specs), never the arrays nor the plan. Workers parse and validate no
+  spec. Each worker thread keeps one :class:`~.work.Worker` per run session (registry,
+  preprocessing cache) between tasks.
 - **Lazily, a few at a time.** At most ``2 × (cluster threads)`` units are in flight, taken
   from the runner's iterator just before submitting, after ``should_run`` (so the folds of
   a diverged trial are skipped) -- the same contract as the local executors.
@@ -108,10 +111,6 @@ _lock = threading.Lock()
 _seen_data: set[int] = set()  # ids of the data objects tasks received (a test reads it)
 
 
-def _worker_key(context: Context) -> tuple:
-    return (context.run_id, context.store_path, context.seed, context.spec_toml)
-
-
 def _cancel_check(event_name: str | None) -> Callable[[], bool]:
     """A cancel callable for the trainer: the run's Dask Event, asked at most once a
     second (a round trip to the scheduler per minibatch would cost more than the batch)."""
@@ -155,10 +154,13 @@ def run_unit(
     context: Context, data: Data, unit: Unit, host: str, event_name: str | None
 ) -> list[FoldResult] | None:
     """The Dask task: compute ``unit`` with this worker thread's :class:`Worker` for the
-    run (built on first use); ``None`` when the run was cancelled meanwhile."""
-    # one worker per run session (its cancel event) and thread: the preprocessing cache
-    # is not shared between threads
-    session = (*_worker_key(context), event_name)
+    run (built from ``context.plan`` on first use); ``None`` when the run was cancelled
+    meanwhile."""
+    # one worker per run session and thread: the preprocessing cache is not shared between
+    # threads. A session is one executor run (its cancel event's unique name); the
+    # scattered context is one object per session on this worker, so its id tells
+    # sessions apart when there is no event
+    session = (context.run_id, context.store_path, event_name or id(context))
     key = (*session, threading.get_ident())
     with _lock:
         _seen_data.add(id(data))
@@ -226,6 +228,8 @@ class DaskExecutor:
         event_name = f"tuidl-cancel-{uuid.uuid4().hex}"
         event = Event(event_name, client=client)
         data_future = client.scatter(self.data, broadcast=True, hash=False)
+        # the plan too: its folds are index arrays, too big to send with every task
+        context_future = client.scatter(self.context, broadcast=True, hash=False)
         host = socket.gethostname()
         queue = iter(units)
         inflight: dict[Any, Unit] = {}
@@ -242,7 +246,7 @@ class DaskExecutor:
                         continue
                     fut = client.submit(
                         run_unit,
-                        self.context,
+                        context_future,
                         data_future,
                         todo,
                         host,
@@ -281,7 +285,7 @@ class DaskExecutor:
                 fut.cancel()
             try:
                 event.set()
-                client.cancel([data_future], force=True)
+                client.cancel([data_future, context_future], force=True)
             except Exception:
                 pass
 

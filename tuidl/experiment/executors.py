@@ -17,6 +17,9 @@ Worker processes:
 - get ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` (and friends) set
   to ``max(1, cores // workers)``, so workers × threads ≤ cores and they do not oversubscribe
   the cores (environment variables need no extra dependency, unlike threadpoolctl);
+- get the run's :class:`~tuidl.experiment.workplan.WorkPlan` (in the
+  :class:`~tuidl.experiment.work.Context`) once, when they start, and each unit's trial
+  specs with the unit: they never parse or validate the spec;
 - memory-map the run's split arrays from ``.npy`` files written once by the runner, so the
   data is never pickled per task and its pages are shared;
 - share each fold's features through files too (see :mod:`tuidl.experiment.work`): a

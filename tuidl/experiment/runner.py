@@ -77,8 +77,8 @@ from tuidl.experiment.work import (
     Worker,
     feature_bytes_per_row,
     fold_tag,
-    make_folds,
 )
+from tuidl.experiment.workplan import WorkPlan, make_folds
 
 FOLD_MEMORY_BUDGET = 512 * 2**20
 """Bytes of fold features that worker processes may hold at once, unless the environment
@@ -221,8 +221,9 @@ class _Execution(Scheduling):
         self.registry = registry
         self.progress = progress
         self.cancel = cancel or (lambda: False)
-        self.spec_toml = run["spec_toml"]
-        self.user_spec = loads_spec(self.spec_toml, stored=True)
+        # the one parse and validation of the run's spec: workers get the plan built
+        # from it (see tuidl.experiment.workplan), never the TOML
+        self.user_spec = loads_spec(run["spec_toml"], stored=True)
         self.seed = int(run["seed"])
         self.spec = validate(self.user_spec, registry)
         self.plan = plan(self.spec.cv.grid, self.spec.cv.method, self.spec.cv.folds)
@@ -256,14 +257,16 @@ class _Execution(Scheduling):
     def _execute(self) -> RunOutcome:
         remove_stale_run_folders()  # what runs killed hard left behind (not live runs')
         data = load_data(self.spec, self.registry)
-        make_folds(self.spec, data.y_pool, len(data.y_val), self.seed)  # too many folds: raise
+        folds = make_folds(self.spec, data.y_pool, len(data.y_val), self.seed)  # or raise
         trials = self._start_search()  # the trials so far, as the searcher planned them
         self.store.start_run(
             self.run_id, [(t.index, t.params) for t in self.plan.trials], self.plan.num_folds
         )
         self.store.reset_unfinished(self.run_id)
         self._load_done()
-        context = Context(self.spec_toml, self.seed, self.run_id, str(self.store.path))
+        # ``trials`` is the search's own list: the plan grows with it in this process
+        work = WorkPlan(self.spec, self.seed, tuple(folds), trials)
+        context = Context(work, self.run_id, str(self.store.path))
         tmp: Path | None = None  # the shared arrays, for worker processes
         models: Path | None = None  # kept holdout models (cv.refit = reuse)
         states: Path | None = None  # kept training states (halving rungs)
@@ -274,9 +277,7 @@ class _Execution(Scheduling):
                 data.save(tmp)
                 del data
                 data = Data.load(tmp)  # the parent maps the files too, for the retrain
-                context = Context(
-                    self.spec_toml, self.seed, self.run_id, str(self.store.path), str(tmp)
-                )
+                context = replace(context, data_dir=str(tmp))
             if self._keeps_models(trials):  # cv.refit = reuse: see tuidl.experiment.refit
                 self.model_dir = models = make_run_folder()
                 context = replace(context, model_dir=str(models))
@@ -285,12 +286,7 @@ class _Execution(Scheduling):
                 self.state_dir = states = make_run_folder()
                 context = replace(context, state_dir=str(states))
             worker = Worker(
-                context,
-                data,
-                registry=self.registry,
-                store=self.store,
-                cancel=self.cancel,
-                trials=trials,
+                context, data, registry=self.registry, store=self.store, cancel=self.cancel
             )
             self._report("cv")
             try:
@@ -328,7 +324,7 @@ class _Execution(Scheduling):
         once, at least one. The processes are as many as the work can keep busy under that
         cap: with one fold at a time, a single trial (one unit per fold) keeps one busy,
         so it runs here; a grid keeps ``min(workers, trials per fold)`` busy. ``specs``:
-        every trial's spec (:func:`~tuidl.experiment.work.trial_specs`)."""
+        every trial's spec (the plan's: :mod:`tuidl.experiment.workplan`)."""
         if self.workers <= 1 or self._pending_count() <= 1:
             return 1, 1
         units: dict[tuple[int, str], int] = {}  # (fold, chain) -> pending units

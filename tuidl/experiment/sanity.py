@@ -40,7 +40,7 @@ from tuidl.experiment.features import build_chain
 from tuidl.experiment.spec import Spec
 from tuidl.experiment.spec_check import validate
 from tuidl.experiment.trainer import ListSink, accuracy, train
-from tuidl.experiment.work import trial_specs
+from tuidl.experiment.workplan import trial_specs
 
 FIT_ROWS = 2000  # training rows the preprocessing is fitted on (it only has to be plausible)
 LOSS_ROWS = 500  # rows the initial loss is averaged over

@@ -307,10 +307,12 @@ class Scheduling(Bookkeeping):
         while True:
             for unit in fold_units(specs):
                 self.issued.update((t, unit.fold) for t in unit.trials)
+                # the normalized specs travel with the unit: a worker process got its
+                # plan before the searcher asked for this trial, and must not validate
                 yield Unit(
                     unit.fold,
                     unit.trials,
-                    params=tuple(self.plan.trials[t].params for t in unit.trials),
+                    specs=tuple(specs[t] for t in unit.trials),
                     horizons=tuple(self._horizon(t) for t in unit.trials),
                     warm=tuple(self.warm.get(t) for t in unit.trials),
                 )

@@ -1,10 +1,11 @@
 """One unit of work: a fold of one or more trials, computed where an executor puts it.
 
 A :class:`Worker` holds the run's split arrays (in memory, or memory-mapped ``.npy`` files
-in a worker process), the spec, the registry and a store connection for curves. For a unit
-it prepares the fold's data (preprocessing fitted on that fold's training rows only),
-builds the model from the trial's spec, trains or fits it, and returns one
-:class:`FoldResult` per trial.
+in a worker process), the run's plan (:class:`~tuidl.experiment.workplan.WorkPlan`: the
+normalized specs and folds the runner validated once; a worker never parses or validates a
+spec), the registry and a store connection for curves. For a unit it prepares the fold's
+data (preprocessing fitted on that fold's training rows only), builds the model from the
+trial's spec, trains or fits it, and returns one :class:`FoldResult` per trial.
 
 Preprocessing cache: the output for a (chain params, fold) pair is computed once and reused
 by every following unit that needs it. Only the most recent pair is kept, because a fold of
@@ -60,18 +61,17 @@ from tuidl.experiment.features import (  # drop_fold, feature_bytes_per_row: re-
     take,
     transform_blocks,
 )
-from tuidl.experiment.grid import Fold, kfold_indices, plan
 from tuidl.experiment.recording import (  # StoreSink: re-exported for the benchmarks
     StoreSink,
     attribute_accuracy,
     first_layer,
     plain,
 )
-from tuidl.experiment.space import with_tables
-from tuidl.experiment.spec import Spec, loads_spec
-from tuidl.experiment.spec_check import is_learnable, point_spec, validate
+from tuidl.experiment.spec import Spec
+from tuidl.experiment.spec_check import is_learnable
 from tuidl.experiment.trainer import Cancelled, NullSink, iterations_per_epoch, predict
 from tuidl.experiment.trainer import train as train_loop
+from tuidl.experiment.workplan import WorkPlan
 from tuidl.plugins.api import KeepsState
 
 FINAL = -1
@@ -81,13 +81,14 @@ MAX_LOSS_POINTS = 5000  # per fold; longer loss curves are stored as bucket mean
 @dataclass(frozen=True)
 class Unit:
     """A fold (``FINAL`` for the retrain on all training rows, scored on test) of one or
-    more trials (several only for a kNN k-group). ``params``: each trial's searched values
-    (dotted key -> value), so a worker process can build a trial a searcher created after
-    it started; empty when the worker knows the trials already."""
+    more trials (several only for a kNN k-group). ``specs``: each trial's normalized spec
+    (the runner's, see :mod:`tuidl.experiment.workplan`), so a worker process runs a trial
+    a searcher created after the worker got its plan without validating anything; empty
+    when the worker's plan has the trials already."""
 
     fold: int
     trials: tuple[int, ...]
-    params: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+    specs: tuple[Spec, ...] = field(default=(), compare=False, hash=False)
     # per trial: the epochs of the full training when it trains only their start (a
     # halving rung), and the trial whose kept state it continues (see tuidl.plugins.search)
     horizons: tuple[float | None, ...] = field(default=(), compare=False, hash=False)
@@ -102,7 +103,7 @@ class Unit:
         return Unit(
             self.fold,
             pick(self.trials),
-            params=pick(self.params),
+            specs=pick(self.specs),
             horizons=pick(self.horizons),
             warm=pick(self.warm),
         )
@@ -164,15 +165,19 @@ class Data:
 
 @dataclass(frozen=True)
 class Context:
-    """What a worker process needs besides the arrays (small and picklable)."""
+    """What a worker needs besides the arrays (picklable): the run's :class:`WorkPlan`
+    (validated once, by the runner) and where the run writes."""
 
-    spec_toml: str
-    seed: int
+    plan: WorkPlan
     run_id: int | None = None
     store_path: str | None = None
     data_dir: str | None = None
     model_dir: str | None = None  # holdout models kept for cv.refit = reuse (see refit)
     state_dir: str | None = None  # training states kept between halving rungs (checkpoint)
+
+    @property
+    def seed(self) -> int:
+        return self.plan.seed
 
 
 def fold_rng(seed: int, trial: int, fold: int) -> np.random.Generator:
@@ -180,29 +185,10 @@ def fold_rng(seed: int, trial: int, fold: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
-def make_folds(spec: Spec, y_pool: np.ndarray, num_val: int, seed: int) -> list[Fold]:
-    """The CV folds: k folds of the pool, or one holdout fold (train: the pool; val: the
-    split's validation rows, addressed by ``-1`` in ``val`` -> see :meth:`Worker._fold_data`)."""
-    cv = spec.cv
-    if cv.method == "kfold":
-        return kfold_indices(y_pool, cv.folds, shuffle=cv.shuffle, stratify=cv.stratify, seed=seed)
-    return [Fold(0, np.arange(len(y_pool)), np.arange(num_val))]
-
-
 def _rung(unit: Unit, i: int) -> tuple[float | None, int | None]:
     """(horizon, warm start) of the unit's ``i``-th trial (see :class:`Unit`)."""
     horizon = unit.horizons[i] if i < len(unit.horizons) else None
     return horizon, unit.warm[i] if i < len(unit.warm) else None
-
-
-def trial_specs(spec: Spec, registry: Any) -> list[Spec]:
-    """The normalized spec of every trial, in plan order."""
-    base = spec.copy()
-    grid = base.cv.grid
-    out = []
-    for trial in plan(grid, base.cv.method, base.cv.folds).trials:
-        out.append(validate(point_spec(base, trial.params, registry), registry, check_grid=False))
-    return out
 
 
 class Worker:
@@ -216,10 +202,11 @@ class Worker:
         registry: Any = None,
         store: Any = None,
         cancel: Callable[[], bool] | None = None,
-        trials: list[Spec] | None = None,
     ) -> None:
-        """``trials``: the run's :func:`trial_specs` when the caller has them already (the
-        runner); computed from ``context.spec_toml`` otherwise (a worker process)."""
+        """A worker for ``context.plan`` over ``data``: it takes the plan's normalized
+        specs and folds as they are and parses or validates nothing (see
+        :mod:`tuidl.experiment.workplan`). ``registry`` builds the components (the
+        process-wide one unless given)."""
         if registry is None:
             from tuidl.plugins.manager import get_registry
 
@@ -229,19 +216,14 @@ class Worker:
         self.data = data
         self.store = store
         self.cancel = cancel
-        stored = loads_spec(context.spec_toml, stored=True)
-        self.spec = validate(stored, registry, check_grid=False)
-        # from the spec as written (switched components get their defaults); with a
-        # [search], built when a unit first needs one (:meth:`spec_of`): a searcher
-        # creates trials as it goes
-        if trials is None:
-            trials = trial_specs(stored, registry) if stored.search is None else []
-        self.trials = trials  # the runner's own list: it grows there
-        # trials this worker built from their params (a worker process, in ask order,
-        # which need not be trial order): see :meth:`spec_of`
-        self._built: dict[int, Spec] = {}
-        self._user_spec = with_tables(stored, self.spec)  # a searched key needs its table
-        self.folds = make_folds(self.spec, np.asarray(data.y_pool), len(data.y_val), context.seed)
+        self.spec = context.plan.spec
+        # the plan's list: in the runner's own worker it is the runner's, growing as the
+        # searcher asks
+        self.trials = context.plan.trials
+        # trials past the plan that units brought (a worker process, in ask order, which
+        # need not be trial order): see :meth:`spec_of`
+        self._given: dict[int, Spec] = {}
+        self.folds = context.plan.folds
         self._cache_key: tuple[str, int] | None = None
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._cache_shared = False  # the cache maps a shared fold's files
@@ -370,8 +352,9 @@ class Worker:
         or its curves), which stops the run instead of failing the trials."""
         start = time.perf_counter()
         try:
-            for i, t in enumerate(unit.trials):
-                self.spec_of(t, unit.params[i] if i < len(unit.params) else None)
+            for t, given in zip(unit.trials, unit.specs, strict=False):
+                if t >= len(self.trials):
+                    self._given[t] = given
             spec = self.spec_of(unit.trials[0])
             Xtr, ytr, Xev, yev = self.prepared(spec, unit.fold)
             if is_learnable(spec, self.registry):
@@ -406,23 +389,19 @@ class Worker:
             for t in unit.trials
         ]
 
-    def spec_of(self, trial: int, params: dict[str, Any] | None = None) -> Spec:
-        """Trial ``trial``'s normalized spec: known already, else built from ``params`` (its
-        searched values), else from the spec's grid (a caller that sent no params)."""
+    def spec_of(self, trial: int) -> Spec:
+        """Trial ``trial``'s normalized spec: the plan's, else the one a unit brought
+        (:meth:`run` keeps those). A trial neither has raises :class:`TuidlError` naming
+        it (a unit made without its specs, for a trial planned after this worker's plan
+        was sent); :meth:`run` reports that as the unit's failure."""
         if trial < len(self.trials):
             return self.trials[trial]
-        if trial in self._built:
-            return self._built[trial]
-        if params is None:
-            grid = trial_specs(self._user_spec, self.registry)
-            if trial >= len(grid):
-                raise TuidlError(f"trial {trial}: not known to this worker and no params given")
-            spec = grid[trial]
-        else:
-            spec = validate(
-                point_spec(self._user_spec, params, self.registry), self.registry, check_grid=False
+        spec = self._given.get(trial)
+        if spec is None:
+            raise TuidlError(
+                f"trial {trial}: not in this worker's plan ({len(self.trials)} trials) and "
+                "its unit carried no spec"
             )
-        self._built[trial] = spec
         return spec
 
     def _fit(self, unit: Unit, Xtr, ytr, Xev, yev, start: float) -> list[FoldResult]:

@@ -145,7 +145,7 @@ def test_grid_switching_to_softmax_drops_the_tree_param(registry):
 
     from tuidl.experiment.spec import load_spec
     from tuidl.experiment.spec_check import validate
-    from tuidl.experiment.work import trial_specs
+    from tuidl.experiment.workplan import trial_specs
 
     spec = Path(__file__).resolve().parents[1] / "examples" / "digits_hsoftmax.toml"
     trials = trial_specs(validate(load_spec(spec), registry), registry)
