@@ -10,6 +10,7 @@ from tuidl.errors import TuidlError
 from tuidl.experiment import runner as runner_mod
 from tuidl.experiment.runner import resume, run_spec, summary
 from tuidl.experiment.spec import loads_spec
+from tuidl.experiment.spec_check import validate
 from tuidl.experiment.store import Store
 
 
@@ -278,11 +279,46 @@ def test_knn_k_grid_computes_distances_once_per_fold_with_identical_results(tmp_
     assert len(calls) == 5  # and the retrain
 
     calls.clear()
-    monkeypatch.setattr(runner_mod._Execution, "_knn_groups", lambda self, specs: False)
+    monkeypatch.setattr(runner_mod._Execution, "_predicts_many", lambda self, specs: "")
     plain = Store(tmp_path / "p.sqlite")
     rp = run_spec(loads_spec(KNN_SPEC), plain)
     assert len(calls) == 6 * 4 + 1
     assert _scores(grouped, rg.run_id) == _scores(plain, rp.run_id)
+
+
+def test_grouping_is_declared_by_the_component_not_probed(tmp_path, monkeypatch):
+    """The runner groups by the model component's ``extra["predicts_many"]`` alone: it
+    builds no model to find out, and a model that does not declare it is not grouped."""
+    from tuidl.plugins.manager import get_registry
+
+    reg = get_registry()
+    built = []
+    create = type(reg).create
+    monkeypatch.setattr(
+        type(reg),
+        "create",
+        lambda self, kind, *a, **k: built.append(kind) or create(self, kind, *a, **k),
+    )
+    specs = [validate(loads_spec(KNN_SPEC.replace('"model.k" = [1, 2, 3, 5, 8, 13]', "")), reg)] * 2
+    execution = runner_mod._Execution.__new__(runner_mod._Execution)
+    execution.registry = reg
+    built.clear()  # validating the spec built its components; deciding must build none
+    assert execution._predicts_many(specs) == "k" and built == []
+    from dataclasses import replace
+
+    undeclared = replace(reg.get("model", "knn"), extra={})
+    monkeypatch.setattr(type(reg), "get", lambda self, kind, name: undeclared)
+    assert execution._predicts_many(specs) == "" and built == []
+
+
+def test_a_component_declaring_predicts_many_of_no_param_fails_at_load():
+    from tuidl.plugins import Component, Param
+
+    with pytest.raises(TuidlError, match="extra predicts_many = 'n' names no param; it takes k"):
+        Component(
+            "model", "m", "a model", lambda k: None, (Param("k", "int", 1, "k"),),
+            extra={"predicts_many": "n"},
+        )  # fmt: skip
 
 
 def test_worker_processes_share_each_fold_and_fit_the_chain_once_per_fold(tmp_path):

@@ -65,7 +65,7 @@ from tuidl.experiment.lifetime import (
 )
 from tuidl.experiment.scheduler import Scheduling
 from tuidl.experiment.spec import Spec, loads_spec
-from tuidl.experiment.spec_check import check_targets, is_learnable, validate
+from tuidl.experiment.spec_check import check_targets, is_learnable, predicts_many, validate
 from tuidl.experiment.store import Store, best_trial
 from tuidl.experiment.trainer import Cancelled
 from tuidl.experiment.work import (
@@ -500,9 +500,11 @@ class _Execution(Scheduling):
 
     def _fold_units(self, specs: list[Spec]) -> Iterator[Unit]:
         """Fold-major units of the folds not yet handed out, up to each trial's budget;
-        within a fold, trials sharing a preprocessing chain are adjacent, and kNN trials
-        that differ only in k share one unit. ``specs``: every trial's spec, in trial order."""
-        group_k = self._knn_groups(specs)
+        within a fold, trials sharing a preprocessing chain are adjacent, and trials of a
+        model that predicts many values of a param at once (kNN's k, declared: see
+        :class:`tuidl.api.PredictsMany`) that differ only in it share one unit.
+        ``specs``: every trial's spec, in trial order."""
+        shared = self._predicts_many(specs)
         for fold in range(self.plan.num_folds):
             todo = [
                 t.index
@@ -512,31 +514,27 @@ class _Execution(Scheduling):
                 and self._wanted(t.index, fold)
             ]
             todo.sort(key=lambda i: specs[i].preprocess_key)
-            if group_k:
+            if shared:
                 groups: dict[str, list[int]] = {}
                 for i in todo:
-                    groups.setdefault(_without_k(specs[i]), []).append(i)
+                    groups.setdefault(_without(specs[i], shared), []).append(i)
                 for members in groups.values():
                     yield Unit(fold, tuple(members))
             else:
                 for i in todo:
                     yield Unit(fold, (i,))
 
-    def _knn_groups(self, specs: list[Spec]) -> bool:
-        """Whether k-grouping applies: a non-learnable model with ``predict_many`` and a
-        ``k`` param (checked on the first trial; every trial must use the same model)."""
+    def _predicts_many(self, specs: list[Spec]) -> str:
+        """The param the trials' model declares it predicts many values of at once
+        (``extra["predicts_many"]``), when every trial uses that model; else ``""``."""
         if len(specs) < 2 or len({s.model.name for s in specs}) != 1:
-            return False
-        s = specs[0]
-        if "k" not in s.model.params or is_learnable(s, self.registry):
-            return False
-        model = self.registry.create("model", s.model.name, s.model.params)
-        return callable(getattr(model, "predict_many", None))
+            return ""
+        return predicts_many(self.registry.get("model", specs[0].model.name))
 
 
-def _without_k(spec: Spec) -> str:
+def _without(spec: Spec, param: str) -> str:
     d = spec.to_dict()
-    d["model"].pop("k", None)
+    d["model"].pop(param, None)
     return json.dumps(d, sort_keys=True, default=str)
 
 

@@ -49,6 +49,12 @@ def is_learnable(spec: Spec, registry: Any) -> bool:
     return bool(flag)
 
 
+def predicts_many(comp: Any) -> str:
+    """The param a model component declares it predicts many values of at once
+    (``extra["predicts_many"]``, see :class:`tuidl.api.PredictsMany`), or ``""``."""
+    return str((comp.extra or {}).get("predicts_many") or "")
+
+
 def dataset_targets(comp: Any) -> str | None:
     """The kind of target a dataset component declares (``extra["targets"]`` or its
     factory's ``targets``): ``"class"`` or ``"multilabel"``; ``None`` when it declares none

@@ -68,7 +68,7 @@ from tuidl.experiment.recording import (  # StoreSink: re-exported for the bench
     plain,
 )
 from tuidl.experiment.spec import Spec
-from tuidl.experiment.spec_check import is_learnable
+from tuidl.experiment.spec_check import is_learnable, predicts_many
 from tuidl.experiment.trainer import Cancelled, NullSink, iterations_per_epoch, predict
 from tuidl.experiment.trainer import train as train_loop
 from tuidl.experiment.workplan import WorkPlan
@@ -408,12 +408,11 @@ class Worker:
         specs = [self.spec_of(t) for t in unit.trials]
         model = self.registry.create("model", specs[0].model.name, specs[0].model.params)
         model.fit(Xtr, ytr)
-        if len(specs) > 1:
-            ks = [s.model.params["k"] for s in specs]
-            many = model.predict_many(Xev, ks)
-            preds = [
-                np.asarray(many[k] if isinstance(many, dict) else many[i]) for i, k in enumerate(ks)
-            ]
+        if len(specs) > 1:  # grouped by the runner: the model declares predicts_many
+            param = predicts_many(self.registry.get("model", specs[0].model.name))
+            values = [s.model.params[param] for s in specs]
+            many = model.predict_many(Xev, values)
+            preds = [np.asarray(many[v]) for v in values]
         else:
             preds = [predict(model, Xev)]
         # one distance computation served every k: split its time evenly among the trials

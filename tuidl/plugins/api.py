@@ -93,6 +93,19 @@ class FittedModel(Protocol):
 
 
 @runtime_checkable
+class PredictsMany(Protocol):
+    """Optional, on a fitted model: predictions for several values of one of its params at
+    the cost of one (kNN: distances once, each k votes over a prefix of the neighbours).
+    Declare which param with ``extra={"predicts_many": "k"}`` on the component: trials
+    that differ only in it then share one fit and one call per fold. ``predict_many(X,
+    [v])[v]`` must equal ``predict(X)`` of the model built with that value."""
+
+    def predict_many(self, X: Array, values: Sequence[Any]) -> Mapping[Any, Array]:
+        """``{value: (N,) labels}`` for every value given."""
+        ...
+
+
+@runtime_checkable
 class LearnableModel(Protocol):
     """A model trained by tuidl's minibatch loop: ``learnable = True``.
 
@@ -372,7 +385,7 @@ KIND_PROTOCOLS: dict[str, tuple[type, ...]] = {
 }
 OPTIONAL = {
     "dataset": (MultilabelTargets,),
-    "model": (ShowsWeights, ReportsHealth),
+    "model": (ShowsWeights, ReportsHealth, PredictsMany),
     "loss": (FitsData, PathLoss, ReportsMetrics, ChanceLoss),
     "searcher": (PrunesFolds,),
     "optimizer": (KeepsState,),
@@ -394,6 +407,7 @@ __all__ = [
     "Optimizer",
     "PathGradient",
     "PathLoss",
+    "PredictsMany",
     "Preprocessor",
     "PrunesFolds",
     "ReportsHealth",

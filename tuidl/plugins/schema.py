@@ -262,6 +262,12 @@ class Component:
         problem = _factory_mismatch(self.factory, self.params)
         if problem:
             raise TuidlError(f"{self.kind} {self.name!r}: {problem}")
+        many = (self.extra or {}).get("predicts_many")
+        if many is not None and many not in names:
+            raise TuidlError(
+                f"{self.kind} {self.name!r}: extra predicts_many = {many!r} names no param; "
+                f"it takes {', '.join(names) or 'none'}"
+            )
         if not self.doc:
             object.__setattr__(self, "doc", (self.factory.__doc__ or self.summary).strip())
         if not self.key:

@@ -68,6 +68,8 @@ def register_models(register):
                     min=0,
                 ),
             ),
+            # one distance computation serves every k of a fold (KNN.predict_many)
+            extra={"predicts_many": "k"},
         )
     )
     register(
