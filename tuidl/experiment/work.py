@@ -72,7 +72,7 @@ from tuidl.experiment.spec_check import is_learnable, predicts_many
 from tuidl.experiment.trainer import Cancelled, NullSink, iterations_per_epoch, predict
 from tuidl.experiment.trainer import train as train_loop
 from tuidl.experiment.workplan import WorkPlan
-from tuidl.plugins.api import KeepsState
+from tuidl.plugins.api import KeepsState, ReportsMetrics
 
 FINAL = -1
 MAX_LOSS_POINTS = 5000  # per fold; longer loss curves are stored as bucket means
@@ -450,10 +450,9 @@ class Worker:
         names = list(self.data.class_names)
         if len(names) != np.shape(y)[1]:
             names = [f"attr{i}" for i in range(np.shape(y)[1])]
-        hook = getattr(loss, "metrics", None)
-        if callable(hook):
+        if isinstance(loss, ReportsMetrics):  # the declared capability (tuidl.api)
             try:
-                return plain(hook(y, pred, names))
+                return plain(loss.metrics(y, pred, names))
             except Exception as exc:
                 fallback = attribute_accuracy(y, pred, names)
                 fallback["error"] = f"the loss's metrics hook failed: {type(exc).__name__}: {exc}"
