@@ -328,3 +328,16 @@ def _space_spec():
     data = spec.to_dict()
     data["search"] = {"method": "halving", "space": {"optimizer.lr": {"log_uniform": [1e-4, 1]}}}
     return Spec.from_dict(data)
+
+
+def test_a_state_is_not_kept_when_the_disk_would_get_too_full(reg, rows, tmp_path):
+    """Kept states must never take the room the store and fold files need: below the
+    reserve nothing is written (the next rung then trains from scratch)."""
+    import shutil
+
+    result, _ = _pieces(reg, rows, [1], tmp=tmp_path / "a")
+    free = shutil.disk_usage(tmp_path).free
+    assert not checkpoint.save(tmp_path, 5, 0, result.state, keep_free=free)
+    assert not checkpoint.path(tmp_path, 5, 0).exists()
+    assert checkpoint.save(tmp_path, 5, 0, result.state, keep_free=0)
+    assert checkpoint.reserve(tmp_path) >= 2**30

@@ -6,6 +6,10 @@ same configuration loads it and trains on, instead of training again from epoch 
 :mod:`tuidl.plugins.builtin.searchers`). A configuration promoted through rungs of 1, 3 and
 9 epochs so costs 9 epochs, not 13, and ends where its uninterrupted training would.
 
+A state is about three to four copies of the model's weights (weights, the best check's,
+an optimizer's moments) per fold; they are written only while the disk keeps 10% (at least
+1 GiB) free, and a continued trial's source state is deleted once it is done.
+
 The files live in a run folder (:func:`~tuidl.experiment.lifetime.make_run_folder`) that
 the runner removes when the run ends, so a resumed run starts its rungs afresh. They are
 written with ``allow_pickle=False`` structure (arrays, plus one JSON string for scalars and
@@ -19,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +71,14 @@ def _unflatten(tree: Any, z: Any) -> Any:
     return tree
 
 
-def save(folder: str | Path, trial: int, fold: int, state: TrainState) -> bool:
+def save(
+    folder: str | Path, trial: int, fold: int, state: TrainState, *, keep_free: int | None = None
+) -> bool:
     """Write ``state`` atomically; whether it was written. A full disk or any other
-    ``OSError`` loses the checkpoint only (the next rung trains from scratch)."""
+    ``OSError`` loses the checkpoint only (the next rung trains from scratch), and so does
+    too little room: a state is not written when less than ``keep_free`` bytes (default
+    :func:`reserve`) would be left on its disk, so kept states never take the space the
+    run store and the fold files need."""
     arrays: dict[str, np.ndarray] = {}
     tree = {
         "model": state.model,
@@ -80,6 +90,13 @@ def save(folder: str | Path, trial: int, fold: int, state: TrainState) -> bool:
         **{k: getattr(state, k) for k in _SCALARS},
     }
     doc = json.dumps(_flatten(tree, arrays))
+    size = sum(a.nbytes for a in arrays.values())
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return False
+    if free - size < (reserve(folder) if keep_free is None else keep_free):
+        return False
     target = path(folder, trial, fold)
     tmp = target.with_name(target.stem + ".tmp.npz")
     try:
@@ -90,6 +107,15 @@ def save(folder: str | Path, trial: int, fold: int, state: TrainState) -> bool:
             tmp.unlink()
         return False
     return True
+
+
+def reserve(folder: str | Path) -> int:
+    """Bytes kept free for everything else: 10% of the disk, at least 1 GiB."""
+    try:
+        total = shutil.disk_usage(folder).total
+    except OSError:
+        total = 0
+    return max(2**30, total // 10)
 
 
 def load(folder: str | Path | None, trial: int, fold: int) -> TrainState | None:
