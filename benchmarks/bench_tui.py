@@ -186,6 +186,8 @@ def keys(args, tmp: str) -> dict:
     tuidl = str(Path(sys.executable).with_name("tuidl"))
     session = f"tuidl-bench-{os.getpid()}"
     env = f"XDG_DATA_HOME={tmp} TERM=xterm-256color"
+    if os.environ.get("PYTHONPATH"):  # a tmux server started earlier has its own environment
+        env += f" PYTHONPATH={os.environ['PYTHONPATH']}"
     _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
           f"env {env} {tuidl} --store {store}")  # fmt: skip
     result: dict = {"size": args.size}

@@ -110,6 +110,44 @@ async def test_footer_leads_with_the_keys_of_the_focused_pane(registry, store_pa
         assert screen_text(app).splitlines()[-1].split()[:2] == ["s", "Sort"]
 
 
+async def test_the_footer_follows_focus_and_repaints_only_when_its_keys_change(
+    registry, store_path
+):
+    from tuidl.tui.widgets.key_footer import KeyFooter
+
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = app.query_one(KeyFooter)
+
+        def last_line() -> str:
+            return screen_text(app).splitlines()[-1]
+
+        assert last_line().split()[:2] == ["a", "Add"]  # the outline has focus
+        assert last_line().rstrip().endswith("▏^p palette")  # the palette key, on the right
+        await pilot.press("4")  # History: its table's keys lead, the app's follow
+        await pilot.pause()
+        assert last_line().split()[:3] == ["o", "Open", "spec"], last_line()
+        assert "Add step" not in last_line()
+        # focus moving between widgets with the same keys repaints nothing
+        drawn = footer.entries
+        repaints = []
+        footer.refresh = lambda *a, **k: repaints.append(1)  # type: ignore[method-assign]
+        app.screen.refresh_bindings()
+        assert footer.entries is drawn and not repaints
+        del footer.refresh
+        await pilot.press("1")
+        await pilot.pause()
+        assert last_line().split()[:2] == ["a", "Add"]
+        # a click on a key presses it: F1 opens the help
+        x = last_line().index("f1 Help")
+        await pilot.click(KeyFooter, offset=(x + 1, 0))
+        await pilot.pause()
+        from tuidl.tui.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+
+
 async def test_errors_read_as_errors_without_colour(registry, store_path, monkeypatch):
     from tuidl.tui.widgets.param_row import ParamRow
 

@@ -23,7 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tuidl.errors import TuidlError
@@ -32,6 +32,7 @@ from tuidl.tui.following import RunFollowing
 from tuidl.tui.specdoc import SpecDoc
 from tuidl.tui.widgets.charts_view import ChartsView
 from tuidl.tui.widgets.history_panel import HistoryPanel
+from tuidl.tui.widgets.key_footer import KeyFooter
 from tuidl.tui.widgets.pipeline_panel import PipelinePanel
 from tuidl.tui.widgets.results_table import ResultsTable
 from tuidl.tui.widgets.run_panel import RunPanel
@@ -125,7 +126,7 @@ class WorkbenchApp(RunFollowing):
             with TabPane("4 History", id="tab-history"):
                 yield HistoryPanel(self.backend, id="history")
         yield Static("", id="status")
-        yield Footer(id="footer")
+        yield KeyFooter(id="footer")
 
     def on_mount(self) -> None:
         self._refresh_status()
