@@ -22,6 +22,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -100,6 +101,16 @@ class WorkbenchApp(RunFollowing):
         self._dead_polls = 0
         self._saw_active = False  # the followed run was seen going (so its end is news)
         self._starting = False
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for the platform, with a prompt escape key on Linux and macOS
+        (:mod:`tuidl.tui.driver`)."""
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver":  # not TEXTUAL_DRIVER's, web or Windows
+            from tuidl.tui.driver import PromptEscapeDriver
+
+            return PromptEscapeDriver
+        return driver
 
     def _make_doc(self) -> SpecDoc:
         registry, settings = self.backend.registry, self.backend.settings()
