@@ -148,6 +148,31 @@ async def test_the_footer_follows_focus_and_repaints_only_when_its_keys_change(
         assert isinstance(app.screen, HelpScreen)
 
 
+async def test_an_idle_run_tab_paints_nothing(registry, store_path, monkeypatch):
+    """No run: no bouncing progress bar, no sliding underline, no frames at all."""
+    import asyncio
+
+    from textual._compositor import Compositor
+
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    frames: list[int] = []
+    render_update = Compositor.render_update
+
+    def counted(self, *args, **kwargs):
+        frames.append(1)
+        return render_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Compositor, "render_update", counted)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause(0.5)
+        assert not app.query_one("#progress").display  # nothing to count yet
+        frames.clear()
+        await asyncio.sleep(1.0)
+        assert frames == []
+
+
 async def test_errors_read_as_errors_without_colour(registry, store_path, monkeypatch):
     from tuidl.tui.widgets.param_row import ParamRow
 
