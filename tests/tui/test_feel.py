@@ -173,6 +173,32 @@ async def test_an_idle_run_tab_paints_nothing(registry, store_path, monkeypatch)
         assert frames == []
 
 
+async def test_charts_build_on_their_tab_and_only_once_per_size_and_data(registry, store_path):
+    from tuidl.tui.backend import Curves, RunView
+    from tuidl.tui.widgets.chart_plot import ChartPlot
+
+    from .conftest import wait_for
+
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")  # the plots mount after the first frame and draw empty
+        plot = app.query_one("#plot-loss", ChartPlot)
+        await wait_for(pilot, lambda: plot.builds > 0)
+        builds = plot.builds
+        await pilot.press("1", "2")
+        await pilot.pause(0.3)
+        assert plot.builds == builds  # shown again: what it built still fits
+        await pilot.press("1")
+        curves = Curves([1.0, 2.0, 3.0], [2.3, 1.9, 1.7], label="config 1, fold 1")
+        app.show_run(RunView("5", "running", {"cv": {}}, curves=curves))
+        await pilot.pause(0.3)
+        assert plot.builds == builds  # the Run tab is hidden: nothing built
+        await pilot.press("2")
+        await wait_for(pilot, lambda: plot.builds > builds)
+        assert "loss · config 1, fold 1" in screen_text(app)
+        assert app.query_one("#progress").display
+
+
 async def test_errors_read_as_errors_without_colour(registry, store_path, monkeypatch):
     from tuidl.tui.widgets.param_row import ParamRow
 
