@@ -199,6 +199,40 @@ async def test_charts_build_on_their_tab_and_only_once_per_size_and_data(registr
         assert app.query_one("#progress").display
 
 
+async def test_a_poll_redraws_the_run_without_a_relayout(registry, store_path, monkeypatch):
+    """A followed run updates the status, ETA and progress lines twice a second: in place,
+    not through a relayout (and full repaint) of the screen, on its tab and off it."""
+    from textual.screen import Screen
+
+    from tuidl.tui.backend import RunView
+
+    layouts: list[int] = []
+    refresh_layout = Screen._refresh_layout
+
+    def counted(self, *args, **kwargs):
+        layouts.append(1)
+        return refresh_layout(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        view = RunView("5", "running", {"cv": {}}, total_fits=40, done_fits=10)
+        app.show_run(view)
+        for tab in ("2", "1"):
+            await pilot.press(tab)
+            await pilot.pause(0.3)
+            layouts.clear()
+            for done in range(11, 15):
+                view.done_fits = done
+                app.show_run(view)
+                await pilot.pause(0.05)
+            assert layouts == [], tab
+            assert "run 5 running 14/40" in screen_text(app)
+        await pilot.press("2")
+        await pilot.pause()
+        assert "14/40 fits" in screen_text(app)  # shown again: the ETA line is current
+
+
 async def test_errors_read_as_errors_without_colour(registry, store_path, monkeypatch):
     from tuidl.tui.widgets.param_row import ParamRow
 

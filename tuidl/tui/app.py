@@ -38,6 +38,7 @@ from tuidl.tui.widgets.pipeline_panel import PipelinePanel
 from tuidl.tui.widgets.results_table import ResultsTable
 from tuidl.tui.widgets.run_panel import RunPanel
 from tuidl.tui.widgets.section_list import SectionList
+from tuidl.tui.widgets.static_text import set_text
 
 POLL_SECONDS = 0.5
 WIDE = (150, 40)  # columns, rows from which the Run tab shows all charts at once
@@ -105,6 +106,10 @@ class WorkbenchApp(RunFollowing):
         self._dead_polls = 0
         self._saw_active = False  # the followed run was seen going (so its end is news)
         self._starting = False
+        self._pipeline: PipelinePanel | None = None  # once the registry is loaded
+        self._run_panel = RunPanel(id="run")
+        self._results = ResultsTable(id="results")
+        self._status = Static("", id="status")
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for the platform, with a prompt escape key on Linux and macOS
@@ -128,19 +133,21 @@ class WorkbenchApp(RunFollowing):
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # the panes a run's every poll updates are kept at hand: a query walks the whole DOM
         with TabbedContent(initial="tab-pipeline", id="tabs"):
             with TabPane("1 Pipeline", id="tab-pipeline"):
                 if self.doc is not None:
-                    yield PipelinePanel(self.doc, self.backend, id="pipeline")
+                    self._pipeline = PipelinePanel(self.doc, self.backend, id="pipeline")
+                    yield self._pipeline
                 else:
                     yield Static("loading plugins and components…", id="loading")
             with TabPane("2 Run", id="tab-run"):
-                yield RunPanel(id="run")
+                yield self._run_panel
             with TabPane("3 Results", id="tab-results"):
-                yield ResultsTable(id="results")
+                yield self._results
             with TabPane("4 History", id="tab-history"):
                 yield HistoryPanel(self.backend, id="history")
-        yield Static("", id="status")
+        yield self._status
         yield KeyFooter(id="footer")
 
     def on_mount(self) -> None:
@@ -161,7 +168,8 @@ class WorkbenchApp(RunFollowing):
         pane = self.query_one("#tab-pipeline", TabPane)
         for loading in pane.query("#loading"):
             loading.remove()
-        pane.mount(PipelinePanel(doc, self.backend, id="pipeline"))
+        self._pipeline = PipelinePanel(doc, self.backend, id="pipeline")
+        pane.mount(self._pipeline)
         self.call_after_refresh(self._after_install)
 
     def _after_install(self) -> None:
@@ -172,7 +180,7 @@ class WorkbenchApp(RunFollowing):
     @property
     def ready(self) -> bool:
         """Whether the registry is loaded and the pipeline shown."""
-        return self.doc is not None and bool(self.query(PipelinePanel))
+        return self.doc is not None and self._pipeline is not None
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -192,7 +200,9 @@ class WorkbenchApp(RunFollowing):
 
     @property
     def pipeline(self) -> PipelinePanel:
-        return self.query_one(PipelinePanel)
+        if self._pipeline is None:
+            raise RuntimeError("the pipeline is not shown yet (check WorkbenchApp.ready first)")
+        return self._pipeline
 
     def problems(self) -> dict[str, str]:
         """The spec's problems plus preprocessing steps whose output shape can't be computed."""
@@ -206,7 +216,7 @@ class WorkbenchApp(RunFollowing):
 
     def _refresh_status(self) -> None:
         if self.doc is None:
-            self.query_one("#status", Static).update("loading plugins…")
+            set_text(self._status, "loading plugins…")
             return
         t = Text()
         name = str(self.spec_path) if self.spec_path else "untitled spec"
@@ -227,8 +237,8 @@ class WorkbenchApp(RunFollowing):
             t.append(first, style="red")
         # A redraw message can arrive while the app is shutting down and the status bar is
         # already gone; there is nothing left to update then.
-        for status in self.query("#status").results(Static):
-            status.update(t)
+        if self._status.is_attached:
+            set_text(self._status, t)
 
     # ---- handlers -----------------------------------------------------------------------
     @on(PipelinePanel.SpecChanged)

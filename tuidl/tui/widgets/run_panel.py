@@ -11,6 +11,7 @@ from textual.widgets import Button, ProgressBar, Static
 
 from tuidl.tui.backend import RunView
 from tuidl.tui.widgets.charts_view import ChartsView
+from tuidl.tui.widgets.static_text import set_text
 
 
 class RunPanel(Vertical):
@@ -58,12 +59,12 @@ class RunPanel(Vertical):
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=max(view.total_fits, 1), progress=view.done_fits)
         bar.display = True
-        self.query_one("#eta", Static).update(_eta_text(view))
-        self.query_one("#run-status", Static).update(_status_text(view))
+        set_text(self.query_one("#eta", Static), _eta_text(view))
+        set_text(self.query_one("#run-status", Static), _status_text(view))
         self.query_one(ChartsView).show(view, force=force_charts)
 
     def set_message(self, text: str | Text) -> None:
-        self.query_one("#run-status", Static).update(text)
+        set_text(self.query_one("#run-status", Static), text)
 
     def reset(self) -> None:
         self.view = None
@@ -72,7 +73,7 @@ class RunPanel(Vertical):
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=1, progress=0)
         bar.display = False
-        self.query_one("#eta", Static).update("")
+        set_text(self.query_one("#eta", Static), "")
         self.query_one(ChartsView).clear()
 
     # ---- handlers -----------------------------------------------------------------------
