@@ -15,12 +15,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
-from rich.text import Text
 from textual import events
+from textual.content import Content
+from textual.style import Style
 from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+
+
+DIM = Style(dim=True)
+NO_STYLE = Style()
 
 
 class FooterEntry(NamedTuple):
@@ -95,29 +100,30 @@ class KeyFooter(Widget, can_focus=False):
                 palette = FooterEntry(binding.key, display, binding.description, enabled)
         return tuple(entries), palette
 
-    def render(self) -> Text:
-        key_style = self.get_component_rich_style("key-footer--key", partial=True)
-        text_style = self.get_component_rich_style("key-footer--description", partial=True)
-        line = Text(no_wrap=True, overflow="crop", end="")
+    def render(self) -> Content:
+        # Content, not a rich Text: no conversion on every repaint (this one is per tab switch)
+        key_style = self.get_visual_style("key-footer--key", partial=True)
+        text_style = self.get_visual_style("key-footer--description", partial=True)
+        parts: list[tuple[str, Style]] = []
         spans: list[tuple[int, int, str]] = []
+        at = 0
         for entry in self.entries:
-            start = len(line)
-            line.append(f" {entry.display} ", key_style)
-            line.append(f"{entry.description} ", text_style)
-            if not entry.enabled:
-                line.stylize("dim", start)
-            spans.append((start, len(line), entry.key))
+            key, text = f" {entry.display} ", f"{entry.description} "
+            dim = DIM if not entry.enabled else NO_STYLE
+            parts += [(key, key_style + dim), (text, text_style + dim)]
+            spans.append((at, at + len(key) + len(text), entry.key))
+            at += len(key) + len(text)
+        line = Content.assemble(*parts)
         if self.palette is not None:
-            right = Text(no_wrap=True, end="")
-            right.append("▏", "dim")
-            right.append(self.palette.display, key_style)
-            right.append(f" {self.palette.description} ", text_style)
+            entry = self.palette
+            right = Content.assemble(
+                ("▏", DIM), (entry.display, key_style), (f" {entry.description} ", text_style)
+            )
             width = self.size.width
-            line.truncate(max(0, width - len(right)))
-            line.pad_right(width - len(right) - len(line))
-            start = len(line)
-            line.append_text(right)
-            spans.append((start, len(line), self.palette.key))
+            line = line.truncate(max(0, width - right.cell_length))
+            line = line.pad_right(max(0, width - right.cell_length - line.cell_length))
+            spans.append((line.cell_length, line.cell_length + right.cell_length, entry.key))
+            line = line + right
         self._spans = spans
         return line
 
