@@ -11,6 +11,7 @@ import time
 import pytest
 from textual import constants, events
 
+from tuidl.tui import last_input
 from tuidl.tui.driver import ESCAPE_DELAY_MS, PromptEscapeDriver
 
 
@@ -30,6 +31,7 @@ class Recorder(PromptEscapeDriver):
 def keys_after(data: bytes, monkeypatch) -> tuple[list[str], list[float]]:
     """The keys the driver reads from ``data``, and every select timeout it used after it."""
     monkeypatch.setattr(constants, "ESCAPE_DELAY", constants.ESCAPE_DELAY)  # restored after
+    monkeypatch.setattr(last_input, "_last", last_input._last)  # the driver notes input
     waits: list[float] = []
     select = selectors.SelectSelector.select
 
@@ -65,6 +67,12 @@ def test_a_lone_escape_is_read_after_the_escape_delay_not_the_select_tick(monkey
     # after the escape byte the thread slept only until the escape delay was over
     assert 0 < min(waits) <= ESCAPE_DELAY_MS / 1000
     assert pytest.approx(ESCAPE_DELAY_MS / 1000) == constants.ESCAPE_DELAY
+
+
+def test_input_is_noted_for_background_work_to_wait_on(monkeypatch):
+    monkeypatch.delenv("ESCDELAY", raising=False)
+    keys_after(b"x", monkeypatch)
+    assert last_input.seconds_since_input() < 5.0  # (the pipe was read moments ago)
 
 
 def test_escape_sequences_stay_keys(monkeypatch):

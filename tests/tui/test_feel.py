@@ -199,6 +199,30 @@ async def test_charts_build_on_their_tab_and_only_once_per_size_and_data(registr
         assert app.query_one("#progress").display
 
 
+async def test_a_chart_waits_for_a_pause_in_the_keys(registry, store_path, monkeypatch):
+    """A plotext build holds the GIL for tens of ms: while keys come, it waits."""
+    from tuidl.tui import last_input
+    from tuidl.tui.backend import Curves, RunView
+    from tuidl.tui.widgets.chart_plot import INPUT_QUIET, ChartPlot
+
+    from .conftest import wait_for
+
+    monkeypatch.setattr(last_input, "_last", float("-inf"))
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        plot = app.query_one("#plot-loss", ChartPlot)
+        await wait_for(pilot, lambda: plot.builds > 0)
+        builds = plot.builds
+        last_input.note_input()  # what the driver does for every key it reads
+        curves = Curves([1.0, 2.0, 3.0], [2.3, 1.9, 1.7], label="config 1, fold 1")
+        app.show_run(RunView("5", "running", {"cv": {}}, curves=curves))
+        await pilot.pause(INPUT_QUIET / 3)
+        assert plot.builds == builds
+        await wait_for(pilot, lambda: plot.builds > builds, timeout=5)
+        assert "loss · config 1, fold 1" in screen_text(app)
+
+
 async def test_a_poll_redraws_the_run_without_a_relayout(registry, store_path, monkeypatch):
     """A followed run updates the status, ETA and progress lines twice a second: in place,
     not through a relayout (and full repaint) of the screen, on its tab and off it."""

@@ -23,6 +23,8 @@ from textual._time import get_time
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
+from tuidl.tui.last_input import note_input
+
 ESCAPE_DELAY_MS = 25
 IDLE_WAIT = 0.1  # seconds between looks at the exit flag when no input comes
 
@@ -49,6 +51,7 @@ class PromptEscapeDriver(LinuxDriver):
         def process(ready: list, final: bool = False) -> None:
             for _key, mask in ready:
                 if mask & selectors.EVENT_READ:
+                    note_input()  # (tuidl.tui.last_input: background work can wait)
                     data = decode(os.read(self.fileno, 1024 * 4), final=final)
                     if not data:  # stdin is a pipe that closed
                         break

@@ -19,10 +19,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import RenderResult
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from tuidl.tui.backend import error_text
+from tuidl.tui.last_input import seconds_since_input
+
+INPUT_QUIET = 0.25  # seconds without a key before a chart builds
 
 
 class ChartPlot(PlotextPlot):
@@ -42,6 +46,7 @@ class ChartPlot(PlotextPlot):
         # what the last build was asked for: the recipe, and the size and theme
         self._wanted_recipe: tuple[Callable[..., Any], tuple[Any, ...], str | None] | None = None
         self._wanted: tuple[int, int, str] | None = None
+        self._after_input: Timer | None = None  # a build put off until the keys pause
 
     def draw(self, fn: Callable[..., Any], *args: Any, title: str | None = None) -> None:
         self._recipe = (fn, args, title)
@@ -62,9 +67,19 @@ class ChartPlot(PlotextPlot):
         # (the recipe by identity: draw() makes a new one each time, and its data can be long)
         if self._recipe is self._wanted_recipe and self._wanted == (width, height, theme):
             return
+        # and while a person types, the build waits for a pause in the keys
+        wait = INPUT_QUIET - seconds_since_input()
+        if wait > 0:
+            if self._after_input is None:
+                self._after_input = self.set_timer(wait, self._typed)
+            return
         self._wanted_recipe, self._wanted = self._recipe, (width, height, theme)
         self._generation += 1
         self._build(self._recipe, width, height, theme, self._generation)
+
+    def _typed(self) -> None:
+        self._after_input = None
+        self._rebuild()
 
     @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
     def _build(self, recipe, width: int, height: int, theme: str, generation: int) -> None:
