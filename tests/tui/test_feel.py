@@ -257,6 +257,27 @@ async def test_a_poll_redraws_the_run_without_a_relayout(registry, store_path, m
         assert "14/40 fits" in screen_text(app)  # shown again: the ETA line is current
 
 
+async def test_the_palette_closed_while_it_gathers_commands_does_not_end_the_app(
+    registry, store_path
+):
+    """ctrl+p, escape on a busy machine: the palette's worker finishes after it closed."""
+    from tuidl.tui.commands import WorkbenchPalette
+
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = app.screen
+        assert isinstance(palette, WorkbenchPalette)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, WorkbenchPalette)
+        palette._list_visible = not palette._list_visible  # what the late worker does
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+
+
 async def test_errors_read_as_errors_without_colour(registry, store_path, monkeypatch):
     from tuidl.tui.widgets.param_row import ParamRow
 

@@ -498,6 +498,12 @@ class WorkbenchApp(RunFollowing):
         self._load_run(run_id, how)
 
     # ---- the command palette ------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        from tuidl.tui.commands import WorkbenchPalette
+
+        if self.use_command_palette and not isinstance(self.screen, WorkbenchPalette):
+            self.push_screen(WorkbenchPalette(id="--command-palette"))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from tuidl.tui.commands import workbench_commands
 
