@@ -157,6 +157,7 @@ class WorkbenchApp(RunFollowing):
             self._load_registry()
         else:
             self.query_one(SectionList).focus()
+            self.call_after_refresh(self._settle_gc)
         self._load_history()
         self._follow_newest()  # a run going on (started anywhere) shows on the Run tab
         # and one started later elsewhere (tuidl run, another window) while none goes on here
@@ -176,6 +177,17 @@ class WorkbenchApp(RunFollowing):
         self._refresh_status()
         if self._active_tab() == "pipeline":
             self.query_one(SectionList).focus()
+        self._settle_gc()
+
+    def _settle_gc(self) -> None:
+        """Startup is over: full garbage collections from now on run between keys
+        (:mod:`tuidl.tui.gc_pauses`). Not in tests (headless): the freeze is process-wide."""
+        if self.is_headless:
+            return
+        from tuidl.tui import gc_pauses
+
+        gc_pauses.settle()
+        self.set_interval(gc_pauses.FULL_EVERY, gc_pauses.collect_when_idle)
 
     @property
     def ready(self) -> bool:
