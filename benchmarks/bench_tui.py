@@ -312,7 +312,7 @@ def main() -> int:
         "--epochs",
         type=float,
         default=None,
-        help="epochs per fit (run length; default 30, and 150 with --keys so that the run "
+        help="epochs per fit (run length; default 30, and 1000 with --keys so that the run "
         "outlasts the loaded samples)",
     )
     ap.add_argument("--probe-ms", type=float, default=10.0)
@@ -324,7 +324,7 @@ def main() -> int:
     ap.add_argument("--key-samples", type=int, default=15, help="rounds of 4 keys each")
     args = ap.parse_args()
     if args.epochs is None:
-        args.epochs = 150 if args.keys else 30
+        args.epochs = 1000 if args.keys else 30
     if args.keys:
         if args.size == "80x24":
             args.size = "120x36"
