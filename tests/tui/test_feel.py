@@ -278,6 +278,33 @@ async def test_the_palette_closed_while_it_gathers_commands_does_not_end_the_app
         assert app.is_running and app.return_code is None
 
 
+async def test_moving_focus_does_not_repaint_the_whole_screen(registry, store_path, monkeypatch):
+    """Textual's Screen repaints every line when its focus changes, right after the frame a
+    tab switch asked for; the workbench's screen leaves that to the widgets concerned."""
+    from textual._compositor import Compositor, LayoutUpdate
+
+    from tuidl.tui.widgets.section_list import SectionList
+
+    updates: list[str] = []
+    render_update = Compositor.render_update
+
+    def recorded(self, *args, **kwargs):
+        update = render_update(self, *args, **kwargs)
+        updates.append(type(update).__name__)
+        return update
+
+    monkeypatch.setattr(Compositor, "render_update", recorded)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        for tab in ("3", "4", "1"):
+            updates.clear()
+            await pilot.press(tab)
+            await pilot.pause(0.2)
+            assert updates and LayoutUpdate.__name__ not in updates, (tab, updates)
+        assert isinstance(app.focused, SectionList)
+
+
 async def test_errors_read_as_errors_without_colour(registry, store_path, monkeypatch):
     from tuidl.tui.widgets.param_row import ParamRow
 

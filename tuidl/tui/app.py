@@ -23,7 +23,9 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -46,6 +48,16 @@ TABS = ("pipeline", "run", "results", "history")
 WATCH_POLLS = 10  # while no run goes on here, look for one started elsewhere every 10 polls
 # History's actions on a stored run, whoever started it (tuidl.experiment.control)
 RUN_ACTIONS = ("follow", "cancel", "resume", "retry", "use")
+
+
+class WorkbenchScreen(Screen[None]):
+    """The workbench's screen: a focus change repaints only the widgets it restyles.
+
+    Textual's Screen repaints itself whole (every line, then ~10 KB to the terminal) when
+    its ``focused`` changes, right after the frame a tab switch or a dialog asked for; the
+    widgets that gain and lose focus already repaint what their focus styles change."""
+
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
 
 class WorkbenchApp(RunFollowing):
@@ -110,6 +122,9 @@ class WorkbenchApp(RunFollowing):
         self._run_panel = RunPanel(id="run")
         self._results = ResultsTable(id="results")
         self._status = Static("", id="status")
+
+    def get_default_screen(self) -> Screen:
+        return WorkbenchScreen(id="_default")
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for the platform, with a prompt escape key on Linux and macOS
