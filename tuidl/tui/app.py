@@ -628,7 +628,8 @@ class WorkbenchApp(RunFollowing):
             which = "its best configuration" if trial is None else f"configuration {trial + 1}"
             self.notify(f"the pipeline now has run {run_id}'s {which}", timeout=4)
         elif group == "history":
-            self.query_one(HistoryPanel).show(result)
+            for panel in self.query(HistoryPanel).results(HistoryPanel):  # (none: closing)
+                panel.show(result)
         elif group == "load-run":
             how, view = result
             if how == "open":
