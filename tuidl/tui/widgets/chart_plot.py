@@ -26,7 +26,7 @@ from textual_plotext import PlotextPlot
 from tuidl.tui.backend import error_text
 from tuidl.tui.last_input import seconds_since_input
 
-INPUT_QUIET = 0.25  # seconds without a key before a chart builds
+INPUT_QUIET = 0.5  # seconds without a key before a chart builds
 
 
 class ChartPlot(PlotextPlot):
