@@ -28,6 +28,8 @@ terminal, tmux and the whole Textual render path are in it, as a person feels it
 sample is a tab switch (``2`` then ``1``) or the command palette (ctrl+p, then escape).
 Measured idle, then while a 2-worker CV started by ``tuidl run --detach`` keeps both cores
 busy and the workbench follows it. Targets: idle p95 ≤ 100 ms, loaded p95 ≤ 1.5× idle.
+``run_status_at_end`` says whether the run still went on at the last loaded sample
+(``running``): one that ended early left the rest of the samples unloaded.
 """
 
 from __future__ import annotations
@@ -168,6 +170,13 @@ def _key_samples(session: str, n: int) -> dict[str, list[float]]:
     return out
 
 
+def _run_status(store: str, run_id: int) -> str:
+    from tuidl.experiment.store import Store
+
+    with Store(store, create=False) as st:
+        return str(st.get_run(run_id)["status"])
+
+
 def _pcts(xs: list[float]) -> dict[str, float]:
     xs = sorted(xs)
     if not xs:
@@ -186,6 +195,8 @@ def keys(args, tmp: str) -> dict:
     tuidl = str(Path(sys.executable).with_name("tuidl"))
     session = f"tuidl-bench-{os.getpid()}"
     env = f"XDG_DATA_HOME={tmp} TERM=xterm-256color"
+    if os.environ.get("PYTHONPATH"):  # a tmux server started earlier has its own environment
+        env += f" PYTHONPATH={os.environ['PYTHONPATH']}"
     _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
           f"env {env} {tuidl} --store {store}")  # fmt: skip
     result: dict = {"size": args.size}
@@ -205,9 +216,13 @@ def keys(args, tmp: str) -> dict:
             check=True, capture_output=True, env={**os.environ, "XDG_DATA_HOME": tmp},
         )  # fmt: skip
         time.sleep(3.0)  # workers up and training; the workbench has picked the run up
+        t_loaded = time.perf_counter()
         loaded = _key_samples(session, args.key_samples)
         result["loaded"] = {k: _pcts(v) for k, v in loaded.items()}
         result["load_average_1min"] = round(os.getloadavg()[0], 2)
+        # a run that ended before the last sample left the rest of them unloaded
+        result["loaded_seconds"] = round(time.perf_counter() - t_loaded, 1)
+        result["run_status_at_end"] = _run_status(store, 1)
         subprocess.run([tuidl, "cancel", "1", "--store", store], capture_output=True)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
@@ -293,7 +308,13 @@ def main() -> int:
     ap.add_argument("--size", default="80x24", help="terminal size for the lag test")
     ap.add_argument("--tab", default="run", choices=("run", "results", "pipeline", "history"))
     ap.add_argument("--seconds", type=float, default=20.0, help="measure at most this long")
-    ap.add_argument("--epochs", type=float, default=30, help="epochs per fit (run length)")
+    ap.add_argument(
+        "--epochs",
+        type=float,
+        default=None,
+        help="epochs per fit (run length; default 30, and 1000 with --keys so that the run "
+        "outlasts the loaded samples)",
+    )
     ap.add_argument("--probe-ms", type=float, default=10.0)
     ap.add_argument("--skip-first-frame", action="store_true")
     ap.add_argument("--keys", action="store_true", help="key-to-screen latency in tmux")
@@ -302,6 +323,8 @@ def main() -> int:
     )
     ap.add_argument("--key-samples", type=int, default=15, help="rounds of 4 keys each")
     args = ap.parse_args()
+    if args.epochs is None:
+        args.epochs = 1000 if args.keys else 30
     if args.keys:
         if args.size == "80x24":
             args.size = "120x36"

@@ -110,6 +110,201 @@ async def test_footer_leads_with_the_keys_of_the_focused_pane(registry, store_pa
         assert screen_text(app).splitlines()[-1].split()[:2] == ["s", "Sort"]
 
 
+async def test_the_footer_follows_focus_and_repaints_only_when_its_keys_change(
+    registry, store_path
+):
+    from tuidl.tui.widgets.key_footer import KeyFooter
+
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = app.query_one(KeyFooter)
+
+        def last_line() -> str:
+            return screen_text(app).splitlines()[-1]
+
+        assert last_line().split()[:2] == ["a", "Add"]  # the outline has focus
+        assert last_line().rstrip().endswith("▏^p palette")  # the palette key, on the right
+        await pilot.press("4")  # History: its table's keys lead, the app's follow
+        await pilot.pause()
+        assert last_line().split()[:3] == ["o", "Open", "spec"], last_line()
+        assert "Add step" not in last_line()
+        # focus moving between widgets with the same keys repaints nothing
+        drawn = footer.entries
+        repaints = []
+        footer.refresh = lambda *a, **k: repaints.append(1)  # type: ignore[method-assign]
+        app.screen.refresh_bindings()
+        assert footer.entries is drawn and not repaints
+        del footer.refresh
+        await pilot.press("1")
+        await pilot.pause()
+        assert last_line().split()[:2] == ["a", "Add"]
+        # a click on a key presses it: F1 opens the help
+        x = last_line().index("f1 Help")
+        await pilot.click(KeyFooter, offset=(x + 1, 0))
+        await pilot.pause()
+        from tuidl.tui.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_an_idle_run_tab_paints_nothing(registry, store_path, monkeypatch):
+    """No run: no bouncing progress bar, no sliding underline, no frames at all."""
+    import asyncio
+
+    from textual._compositor import Compositor
+
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    frames: list[int] = []
+    render_update = Compositor.render_update
+
+    def counted(self, *args, **kwargs):
+        frames.append(1)
+        return render_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Compositor, "render_update", counted)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause(0.5)
+        assert not app.query_one("#progress").display  # nothing to count yet
+        frames.clear()
+        await asyncio.sleep(1.0)
+        assert frames == []
+
+
+async def test_charts_build_on_their_tab_and_only_once_per_size_and_data(registry, store_path):
+    from tuidl.tui.backend import Curves, RunView
+    from tuidl.tui.widgets.chart_plot import ChartPlot
+
+    from .conftest import wait_for
+
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")  # the plots mount after the first frame and draw empty
+        plot = app.query_one("#plot-loss", ChartPlot)
+        await wait_for(pilot, lambda: plot.builds > 0)
+        builds = plot.builds
+        await pilot.press("1", "2")
+        await pilot.pause(0.3)
+        assert plot.builds == builds  # shown again: what it built still fits
+        await pilot.press("1")
+        curves = Curves([1.0, 2.0, 3.0], [2.3, 1.9, 1.7], label="config 1, fold 1")
+        app.show_run(RunView("5", "running", {"cv": {}}, curves=curves))
+        await pilot.pause(0.3)
+        assert plot.builds == builds  # the Run tab is hidden: nothing built
+        await pilot.press("2")
+        await wait_for(pilot, lambda: plot.builds > builds)
+        assert "loss · config 1, fold 1" in screen_text(app)
+        assert app.query_one("#progress").display
+
+
+async def test_a_chart_waits_for_a_pause_in_the_keys(registry, store_path, monkeypatch):
+    """A plotext build holds the GIL for tens of ms: while keys come, it waits."""
+    from tuidl.tui import last_input
+    from tuidl.tui.backend import Curves, RunView
+    from tuidl.tui.widgets.chart_plot import INPUT_QUIET, ChartPlot
+
+    from .conftest import wait_for
+
+    monkeypatch.setattr(last_input, "_last", float("-inf"))
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        plot = app.query_one("#plot-loss", ChartPlot)
+        await wait_for(pilot, lambda: plot.builds > 0)
+        builds = plot.builds
+        last_input.note_input()  # what the driver does for every key it reads
+        curves = Curves([1.0, 2.0, 3.0], [2.3, 1.9, 1.7], label="config 1, fold 1")
+        app.show_run(RunView("5", "running", {"cv": {}}, curves=curves))
+        await pilot.pause(INPUT_QUIET / 3)
+        assert plot.builds == builds
+        await wait_for(pilot, lambda: plot.builds > builds, timeout=5)
+        assert "loss · config 1, fold 1" in screen_text(app)
+
+
+async def test_a_poll_redraws_the_run_without_a_relayout(registry, store_path, monkeypatch):
+    """A followed run updates the status, ETA and progress lines twice a second: in place,
+    not through a relayout (and full repaint) of the screen, on its tab and off it."""
+    from textual.screen import Screen
+
+    from tuidl.tui.backend import RunView
+
+    layouts: list[int] = []
+    refresh_layout = Screen._refresh_layout
+
+    def counted(self, *args, **kwargs):
+        layouts.append(1)
+        return refresh_layout(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        view = RunView("5", "running", {"cv": {}}, total_fits=40, done_fits=10)
+        app.show_run(view)
+        for tab in ("2", "1"):
+            await pilot.press(tab)
+            await pilot.pause(0.3)
+            layouts.clear()
+            for done in range(11, 15):
+                view.done_fits = done
+                app.show_run(view)
+                await pilot.pause(0.05)
+            assert layouts == [], tab
+            assert "run 5 running 14/40" in screen_text(app)
+        await pilot.press("2")
+        await pilot.pause()
+        assert "14/40 fits" in screen_text(app)  # shown again: the ETA line is current
+
+
+async def test_the_palette_closed_while_it_gathers_commands_does_not_end_the_app(
+    registry, store_path
+):
+    """ctrl+p, escape on a busy machine: the palette's worker finishes after it closed."""
+    from tuidl.tui.commands import WorkbenchPalette
+
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = app.screen
+        assert isinstance(palette, WorkbenchPalette)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, WorkbenchPalette)
+        palette._list_visible = not palette._list_visible  # what the late worker does
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+
+
+async def test_moving_focus_does_not_repaint_the_whole_screen(registry, store_path, monkeypatch):
+    """Textual's Screen repaints every line when its focus changes, right after the frame a
+    tab switch asked for; the workbench's screen leaves that to the widgets concerned."""
+    from textual._compositor import Compositor, LayoutUpdate
+
+    from tuidl.tui.widgets.section_list import SectionList
+
+    updates: list[str] = []
+    render_update = Compositor.render_update
+
+    def recorded(self, *args, **kwargs):
+        update = render_update(self, *args, **kwargs)
+        updates.append(type(update).__name__)
+        return update
+
+    monkeypatch.setattr(Compositor, "render_update", recorded)
+    app = make_app(registry, store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        for tab in ("3", "4", "1"):
+            updates.clear()
+            await pilot.press(tab)
+            await pilot.pause(0.2)
+            assert updates and LayoutUpdate.__name__ not in updates, (tab, updates)
+        assert isinstance(app.focused, SectionList)
+
+
 async def test_errors_read_as_errors_without_colour(registry, store_path, monkeypatch):
     from tuidl.tui.widgets.param_row import ParamRow
 

@@ -22,8 +22,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
+from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tuidl.errors import TuidlError
@@ -32,10 +35,12 @@ from tuidl.tui.following import RunFollowing
 from tuidl.tui.specdoc import SpecDoc
 from tuidl.tui.widgets.charts_view import ChartsView
 from tuidl.tui.widgets.history_panel import HistoryPanel
+from tuidl.tui.widgets.key_footer import KeyFooter
 from tuidl.tui.widgets.pipeline_panel import PipelinePanel
 from tuidl.tui.widgets.results_table import ResultsTable
 from tuidl.tui.widgets.run_panel import RunPanel
 from tuidl.tui.widgets.section_list import SectionList
+from tuidl.tui.widgets.static_text import set_text
 
 POLL_SECONDS = 0.5
 WIDE = (150, 40)  # columns, rows from which the Run tab shows all charts at once
@@ -43,6 +48,16 @@ TABS = ("pipeline", "run", "results", "history")
 WATCH_POLLS = 10  # while no run goes on here, look for one started elsewhere every 10 polls
 # History's actions on a stored run, whoever started it (tuidl.experiment.control)
 RUN_ACTIONS = ("follow", "cancel", "resume", "retry", "use")
+
+
+class WorkbenchScreen(Screen[None]):
+    """The workbench's screen: a focus change repaints only the widgets it restyles.
+
+    Textual's Screen repaints itself whole (every line, then ~10 KB to the terminal) when
+    its ``focused`` changes, right after the frame a tab switch or a dialog asked for; the
+    widgets that gain and lose focus already repaint what their focus styles change."""
+
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
 
 class WorkbenchApp(RunFollowing):
@@ -79,6 +94,10 @@ class WorkbenchApp(RunFollowing):
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         super().__init__()
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            # Tab underlines snap instead of sliding: a slide is ~20 extra frames after
+            # each tab switch, competing with the next key on a busy machine.
+            self.animation_level = "none"
         self.backend = backend or Backend(store_path, registry)
         self.spec_path = Path(spec_path) if spec_path else None
         if spec is None and self.spec_path is not None:
@@ -99,6 +118,23 @@ class WorkbenchApp(RunFollowing):
         self._dead_polls = 0
         self._saw_active = False  # the followed run was seen going (so its end is news)
         self._starting = False
+        self._pipeline: PipelinePanel | None = None  # once the registry is loaded
+        self._run_panel = RunPanel(id="run")
+        self._results = ResultsTable(id="results")
+        self._status = Static("", id="status")
+
+    def get_default_screen(self) -> Screen:
+        return WorkbenchScreen(id="_default")
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for the platform, with a prompt escape key on Linux and macOS
+        (:mod:`tuidl.tui.driver`)."""
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver":  # not TEXTUAL_DRIVER's, web or Windows
+            from tuidl.tui.driver import PromptEscapeDriver
+
+            return PromptEscapeDriver
+        return driver
 
     def _make_doc(self) -> SpecDoc:
         registry, settings = self.backend.registry, self.backend.settings()
@@ -112,20 +148,22 @@ class WorkbenchApp(RunFollowing):
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # the panes a run's every poll updates are kept at hand: a query walks the whole DOM
         with TabbedContent(initial="tab-pipeline", id="tabs"):
             with TabPane("1 Pipeline", id="tab-pipeline"):
                 if self.doc is not None:
-                    yield PipelinePanel(self.doc, self.backend, id="pipeline")
+                    self._pipeline = PipelinePanel(self.doc, self.backend, id="pipeline")
+                    yield self._pipeline
                 else:
                     yield Static("loading plugins and components…", id="loading")
             with TabPane("2 Run", id="tab-run"):
-                yield RunPanel(id="run")
+                yield self._run_panel
             with TabPane("3 Results", id="tab-results"):
-                yield ResultsTable(id="results")
+                yield self._results
             with TabPane("4 History", id="tab-history"):
                 yield HistoryPanel(self.backend, id="history")
-        yield Static("", id="status")
-        yield Footer(id="footer")
+        yield self._status
+        yield KeyFooter(id="footer")
 
     def on_mount(self) -> None:
         self._refresh_status()
@@ -134,6 +172,7 @@ class WorkbenchApp(RunFollowing):
             self._load_registry()
         else:
             self.query_one(SectionList).focus()
+            self.call_after_refresh(self._settle_gc)
         self._load_history()
         self._follow_newest()  # a run going on (started anywhere) shows on the Run tab
         # and one started later elsewhere (tuidl run, another window) while none goes on here
@@ -145,18 +184,30 @@ class WorkbenchApp(RunFollowing):
         pane = self.query_one("#tab-pipeline", TabPane)
         for loading in pane.query("#loading"):
             loading.remove()
-        pane.mount(PipelinePanel(doc, self.backend, id="pipeline"))
+        self._pipeline = PipelinePanel(doc, self.backend, id="pipeline")
+        pane.mount(self._pipeline)
         self.call_after_refresh(self._after_install)
 
     def _after_install(self) -> None:
         self._refresh_status()
         if self._active_tab() == "pipeline":
             self.query_one(SectionList).focus()
+        self._settle_gc()
+
+    def _settle_gc(self) -> None:
+        """Startup is over: full garbage collections from now on run between keys
+        (:mod:`tuidl.tui.gc_pauses`). Not in tests (headless): the freeze is process-wide."""
+        if self.is_headless:
+            return
+        from tuidl.tui import gc_pauses
+
+        gc_pauses.settle()
+        self.set_interval(gc_pauses.FULL_EVERY, gc_pauses.collect_when_idle)
 
     @property
     def ready(self) -> bool:
         """Whether the registry is loaded and the pipeline shown."""
-        return self.doc is not None and bool(self.query(PipelinePanel))
+        return self.doc is not None and self._pipeline is not None
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -176,7 +227,9 @@ class WorkbenchApp(RunFollowing):
 
     @property
     def pipeline(self) -> PipelinePanel:
-        return self.query_one(PipelinePanel)
+        if self._pipeline is None:
+            raise RuntimeError("the pipeline is not shown yet (check WorkbenchApp.ready first)")
+        return self._pipeline
 
     def problems(self) -> dict[str, str]:
         """The spec's problems plus preprocessing steps whose output shape can't be computed."""
@@ -190,7 +243,7 @@ class WorkbenchApp(RunFollowing):
 
     def _refresh_status(self) -> None:
         if self.doc is None:
-            self.query_one("#status", Static).update("loading plugins…")
+            set_text(self._status, "loading plugins…")
             return
         t = Text()
         name = str(self.spec_path) if self.spec_path else "untitled spec"
@@ -211,8 +264,8 @@ class WorkbenchApp(RunFollowing):
             t.append(first, style="red")
         # A redraw message can arrive while the app is shutting down and the status bar is
         # already gone; there is nothing left to update then.
-        for status in self.query("#status").results(Static):
-            status.update(t)
+        if self._status.is_attached:
+            set_text(self._status, t)
 
     # ---- handlers -----------------------------------------------------------------------
     @on(PipelinePanel.SpecChanged)
@@ -472,6 +525,12 @@ class WorkbenchApp(RunFollowing):
         self._load_run(run_id, how)
 
     # ---- the command palette ------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        from tuidl.tui.commands import WorkbenchPalette
+
+        if self.use_command_palette and not isinstance(self.screen, WorkbenchPalette):
+            self.push_screen(WorkbenchPalette(id="--command-palette"))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from tuidl.tui.commands import workbench_commands
 
@@ -569,7 +628,8 @@ class WorkbenchApp(RunFollowing):
             which = "its best configuration" if trial is None else f"configuration {trial + 1}"
             self.notify(f"the pipeline now has run {run_id}'s {which}", timeout=4)
         elif group == "history":
-            self.query_one(HistoryPanel).show(result)
+            for panel in self.query(HistoryPanel).results(HistoryPanel):  # (none: closing)
+                panel.show(result)
         elif group == "load-run":
             how, view = result
             if how == "open":

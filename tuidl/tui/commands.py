@@ -6,11 +6,14 @@ step appears as "Add preprocessing step: <name>" with no UI code.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
+from textual.command import CommandPalette
+from textual.css.query import NoMatches
 
 from tuidl.errors import TuidlError
 from tuidl.tui.specdoc import COMPONENT_SECTIONS
@@ -18,6 +21,23 @@ from tuidl.tui.widgets.history_panel import HistoryPanel
 
 if TYPE_CHECKING:
     from tuidl.tui.app import WorkbenchApp
+
+
+class WorkbenchPalette(CommandPalette):
+    """Textual's command palette, but closing it while it still gathers commands is safe.
+
+    Its gathering worker can finish after escape has taken the palette off the screen; the
+    list's watchers then query children that are gone and NoMatches ends the app (seen on a
+    busy machine: ctrl+p, escape). Here those updates of a closed palette are dropped.
+    """
+
+    def _watch__list_visible(self) -> None:
+        with contextlib.suppress(NoMatches):
+            super()._watch__list_visible()
+
+    async def _watch__show_busy(self) -> None:
+        with contextlib.suppress(NoMatches):
+            await super()._watch__show_busy()
 
 
 def workbench_commands(app: WorkbenchApp) -> Iterator[SystemCommand]:

@@ -33,6 +33,8 @@ class RunFollowing(App[None]):
     _dead_polls: int
     _saw_active: bool  # the followed run was seen going (so its end is news)
     _starting: bool  # a run is being started here
+    _run_panel: RunPanel  # the Run tab's panel and the Results tab's table
+    _results: ResultsTable
 
     def _refresh_status(self) -> None:
         """Redraw the status line; the app defines what it shows."""
@@ -45,8 +47,8 @@ class RunFollowing(App[None]):
     def show_run(self, view: RunView) -> None:
         """Draw a run (live or stored) in the Run and Results tabs."""
         self.view = view
-        self.query_one(RunPanel).show(view, force_charts=view.finished_states)
-        self.query_one(ResultsTable).show(view, force=view.finished_states)
+        self._run_panel.show(view, force_charts=view.finished_states)
+        self._results.show(view, force=view.finished_states)
         self._refresh_status()
 
     # ---- following a run ----------------------------------------------------------------
@@ -67,7 +69,7 @@ class RunFollowing(App[None]):
 
     def _followed(self, view: RunView) -> None:
         self._polling = False
-        if view.id != self.run_id or not self.query(RunPanel):  # (none: the app is closing)
+        if view.id != self.run_id or not self._run_panel.is_attached:  # the app is closing
             return
         if view.process == "gone" and not view.finished_states:
             self._dead_polls += 1  # a runner that just ended gets a moment to mark the run

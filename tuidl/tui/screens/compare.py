@@ -13,7 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from tuidl.tui.widgets.key_footer import KeyFooter
 
 
 class CompareScreen(Screen[None]):
@@ -41,7 +43,7 @@ class CompareScreen(Screen[None]):
             yield PlotextPlot(id="cv")
             yield PlotextPlot(id="loss")
             yield PlotextPlot(id="val")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         from textual_plotext import PlotextPlot

@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 
 from tuidl.plugins.registry import Registry
+from tuidl.tui.widgets.key_footer import KeyFooter
 
 
 class PluginsScreen(Screen[None]):
@@ -40,7 +41,7 @@ class PluginsScreen(Screen[None]):
         with Vertical():
             yield Static(title + " · enter expands · escape goes back", id="plugins-title")
             yield self._tree()
-        yield Footer()
+        yield KeyFooter()
 
     def _tree(self) -> Tree:
         tree: Tree[str] = Tree("plugins", id="plugin-tree")

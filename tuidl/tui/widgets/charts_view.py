@@ -22,6 +22,7 @@ from textual.timer import Timer
 from textual.widgets import Static, Tab, Tabs
 
 from tuidl.tui.backend import RunView
+from tuidl.tui.widgets.static_text import set_text
 
 MAX_HZ = 4.0
 
@@ -284,7 +285,7 @@ class ChartsView(Vertical):
         text = "\n".join(f"⚠ {h}" for h in problems) or (
             "✓ update/weight ratios, gradients and ReLUs look healthy" if c.health else ""
         )
-        self.query_one("#health-hints", Static).update(text)
+        set_text(self.query_one("#health-hints", Static), text)
 
     def _draw_search(self, view: RunView) -> None:
         from tuidl import charts
@@ -298,9 +299,8 @@ class ChartsView(Vertical):
                 self._plot("cv").draw(charts.draw_cv, [], [], "value")
             else:
                 self._plot("cv").draw(charts.draw_cv, *series)
-            self.query_one("#cv-legend", Static).update(
-                "   ".join(charts.config_legend(grid, view.trials))
-            )
+            legend = "   ".join(charts.config_legend(grid, view.trials))
+            set_text(self.query_one("#cv-legend", Static), legend)
         heat_key = (tuple(grid), tuple((t.mean,) for t in view.trials))
         if self._changed("heatmap", heat_key):
             plot = self._plots["heatmap"]

@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 
 from tuidl.experiment.refit import stored_mode
 from tuidl.tui.backend import RunView, TrialRow
+from tuidl.tui.widgets.static_text import set_text
 
 MAX_HZ = 1.0
 FIXED_COLUMNS = ("mean ± std", "folds", "train", "time", "status")
@@ -65,8 +66,6 @@ class ResultsTable(Vertical):
         self._order: list[str] = []
         self._dirty = False
         self._last_draw = 0.0
-        # what each Static shows (see _set_static), by selector
-        self._shown_text: dict[str, str | Text] = {}
         self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -167,10 +166,8 @@ class ResultsTable(Vertical):
         return cells
 
     def _set_static(self, selector: str, text: str | Text) -> None:
-        """Update a Static only when its text changed (each update costs a re-layout)."""
-        if self._shown_text.get(selector) != text:
-            self._shown_text[selector] = text
-            self.query_one(selector, Static).update(text)
+        """Update a Static only when its text changed, relaying out only when it must."""
+        set_text(self.query_one(selector, Static), text)
 
     def clear(self) -> None:
         self.view = None
@@ -245,14 +242,14 @@ class ResultsTable(Vertical):
         detail = self.query_one("#detail", Static)
         i = self._selected_index()
         if self.view is None or i is None or i >= len(self.view.trials):
-            detail.update("")
+            set_text(detail, "")
             return
         t = self.view.trials[i]
         params = ", ".join(f"{k} = {_fmt(v)}" for k, v in t.params.items()) or "the spec as is"
         text = f"config {t.index + 1}: {params}"
         if t.message:
             text += f"\n{t.status}: {t.message}"
-        detail.update(text)
+        set_text(detail, text)
 
     # ---- handlers -----------------------------------------------------------------------
     @on(DataTable.HeaderSelected)

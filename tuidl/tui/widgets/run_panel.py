@@ -11,6 +11,7 @@ from textual.widgets import Button, ProgressBar, Static
 
 from tuidl.tui.backend import RunView
 from tuidl.tui.widgets.charts_view import ChartsView
+from tuidl.tui.widgets.static_text import set_text
 
 
 class RunPanel(Vertical):
@@ -40,7 +41,11 @@ class RunPanel(Vertical):
         with Horizontal(id="run-bar"):
             yield Button("▶ Run", id="start", compact=True, variant="success")
             yield Button("■ Cancel", id="cancel", compact=True, variant="error", disabled=True)
-            yield ProgressBar(total=None, show_eta=False, show_percentage=True, id="progress")
+            # hidden until there is a run to count: an indeterminate bar (total=None) would
+            # repaint itself 15 times a second for nothing
+            bar = ProgressBar(total=1, show_eta=False, show_percentage=True, id="progress")
+            bar.display = False
+            yield bar
             yield Static("", id="eta")
         yield Static("no run yet: build the pipeline, then press ctrl+r", id="run-status")
         yield ChartsView(id="charts")
@@ -53,19 +58,22 @@ class RunPanel(Vertical):
         self.query_one("#start", Button).disabled = active
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=max(view.total_fits, 1), progress=view.done_fits)
-        self.query_one("#eta", Static).update(_eta_text(view))
-        self.query_one("#run-status", Static).update(_status_text(view))
+        bar.display = True
+        set_text(self.query_one("#eta", Static), _eta_text(view))
+        set_text(self.query_one("#run-status", Static), _status_text(view))
         self.query_one(ChartsView).show(view, force=force_charts)
 
     def set_message(self, text: str | Text) -> None:
-        self.query_one("#run-status", Static).update(text)
+        set_text(self.query_one("#run-status", Static), text)
 
     def reset(self) -> None:
         self.view = None
         self.query_one("#cancel", Button).disabled = True
         self.query_one("#start", Button).disabled = False
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
-        self.query_one("#eta", Static).update("")
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=1, progress=0)
+        bar.display = False
+        set_text(self.query_one("#eta", Static), "")
         self.query_one(ChartsView).clear()
 
     # ---- handlers -----------------------------------------------------------------------
