@@ -21,11 +21,21 @@ it wakes up; lag is that overshoot. The app polls the store every 0.5 s and redr
 charts (and the results table on its tab) as in normal use. ``--follow`` starts the run
 with ``tuidl run --detach`` instead, as another terminal would, and the workbench follows it.
 
-**Keys** (issue 11): ``tuidl`` runs in a tmux pane (``--size``, default 120×36). A key is
-sent with ``tmux send-keys`` and the pane is captured every millisecond or so until its
-text changes; latency is from just before the send to the first changed capture, so the
-terminal, tmux and the whole Textual render path are in it, as a person feels it. Each
-sample is a tab switch (``2`` then ``1``) or the command palette (ctrl+p, then escape).
+**Keys** (issue 11): ``tuidl`` runs in a tmux pane (``--size``, default 120×36), so tmux,
+the pty and the whole Textual render path are in the measurement, as a person feels it.
+Each sample is a tab switch (``2`` then ``1``) or the command palette (ctrl+p, then escape).
+``--probe control`` (the default) attaches one tmux control-mode client (``tmux -C``), which
+reports every burst of output the pane receives as it happens; a key is sent through that
+client, and latency is from just before the send to the first output of the burst after
+which the screen shows what the key asked for (checked with one ``capture-pane`` per burst:
+the Run tab's ``▶ Run`` button, the Pipeline tab's outline, the palette's backdrop over the
+workbench or its prompt, the workbench back), with ``frame_complete`` the end of that
+burst. A burst that does not show it (the run's status line updating) is skipped, so it
+cannot pass for the key's answer.
+``--probe capture`` is the earlier instrument: ``capture-pane`` in a loop every millisecond
+until the text differs at all. It starts a tmux client process every 1–2 ms at normal
+priority, a core's worth of CPU competing with the workbench it measures, and it takes any
+change (a status line) for the answer.
 Measured idle, then while a 2-worker CV started by ``tuidl run --detach`` keeps both cores
 busy and the workbench follows it. Targets: idle p95 ≤ 100 ms, loaded p95 ≤ 1.5× idle.
 ``run_status_at_end`` says whether the run still went on at the last loaded sample
@@ -36,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -159,14 +170,107 @@ def _press(session: str, key: str) -> float | None:
     return None if waited is None else time.perf_counter() - t0
 
 
-def _key_samples(session: str, n: int) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"tab": [], "palette": []}
+# what the screen shows once each key has done its work (see the module docstring)
+SHOWS = {
+    "2": lambda screen: "▶ Run" in screen,
+    "1": lambda screen: "▶ Run" not in screen and "Dataset" in screen,
+    # the palette's backdrop hides the workbench a frame before its prompt is drawn
+    "C-p": lambda screen: "Search for commands" in screen or "Dataset" not in screen,
+    "Escape": lambda screen: "Search for commands" not in screen and "Dataset" in screen,
+}
+
+
+class _Control:
+    """One tmux control-mode client on ``session``: keys go through it, and a reader thread
+    timestamps every ``%output`` notification (a burst of bytes the pane received)."""
+
+    QUIET = 0.005  # no output for this long ends a burst (a frame is written in ~1 ms chunks)
+
+    def __init__(self, session: str, size: str) -> None:
+        import threading
+
+        self.session = session
+        self.proc = subprocess.Popen(
+            ["tmux", "-C", "attach", "-t", session],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )
+        self.times: list[float] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        self._command(f"refresh-client -C {size}")  # keep the pane at --size
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in iter(self.proc.stdout.readline, b""):
+            if line.startswith(b"%output "):
+                with self.cond:
+                    self.times.append(time.perf_counter())
+                    self.cond.notify_all()
+
+    def _command(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text.encode() + b"\n")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._command("detach")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=2)
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+    def _quiet(self, seconds: float, timeout: float) -> None:
+        """Wait (at most ``timeout``) until the pane has had no output for ``seconds``."""
+        end = time.perf_counter() + timeout
+        while time.perf_counter() < end:
+            with self.cond:
+                last = self.times[-1] if self.times else 0.0
+            if time.perf_counter() - last >= seconds:
+                return
+            time.sleep(seconds / 4)
+
+    def press(self, key: str, timeout: float = 5.0) -> tuple[float, float] | None:
+        """(first output, end of burst) in seconds after sending ``key``, for the burst after
+        which the screen shows :data:`SHOWS` [key]; ``None`` on timeout."""
+        self._quiet(0.03, 1.0)  # not in the middle of a status update
+        with self.cond:
+            seen = len(self.times)
+        t0 = time.perf_counter()
+        self._command(f"send-keys -t {self.session} {key}")
+        while time.perf_counter() - t0 < timeout:
+            with self.cond:
+                if not self.cond.wait_for(lambda n=seen: len(self.times) > n, timeout=timeout):
+                    return None
+                first = self.times[seen]
+            while True:  # to the end of the burst
+                time.sleep(self.QUIET)
+                with self.cond:
+                    if time.perf_counter() - self.times[-1] >= self.QUIET:
+                        last, seen = self.times[-1], len(self.times)
+                        break
+            if SHOWS[key](_capture(self.session)):
+                return first - t0, last - t0
+        return None
+
+
+def _key_samples(session: str, n: int, control: _Control | None) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"tab": [], "palette": [], "frame_complete": []}
     for _ in range(n):
         for key, kind in (("2", "tab"), ("1", "tab"), ("C-p", "palette"), ("Escape", "palette")):
-            got = _press(session, key)
-            if got is not None:
-                out[kind].append(got)
+            if control is not None:
+                got = control.press(key)
+                if got is not None:
+                    out[kind].append(got[0])
+                    out["frame_complete"].append(got[1])
+            else:
+                first = _press(session, key)
+                if first is not None:
+                    out[kind].append(first)
             time.sleep(0.15)  # let the screen settle, as between a person's keys
+    if not out["frame_complete"]:
+        del out["frame_complete"]
     return out
 
 
@@ -200,6 +304,7 @@ def keys(args, tmp: str) -> dict:
     _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
           f"env {env} {tuidl} --store {store}")  # fmt: skip
     result: dict = {"size": args.size}
+    control = None
     try:
         t0 = time.perf_counter()
         while "Dataset" not in _capture(session):
@@ -207,7 +312,9 @@ def keys(args, tmp: str) -> dict:
                 raise SystemExit("the workbench did not start in tmux:\n" + _capture(session))
             time.sleep(0.05)
         time.sleep(1.0)
-        idle = _key_samples(session, args.key_samples)
+        control = _Control(session, args.size) if args.probe == "control" else None
+        result["probe"] = args.probe
+        idle = _key_samples(session, args.key_samples, control)
         result["idle"] = {k: _pcts(v) for k, v in idle.items()}
         spec = Path(tmp) / "load.toml"
         spec.write_text(LOAD_SPEC.format(epochs=int(args.epochs)))
@@ -217,7 +324,7 @@ def keys(args, tmp: str) -> dict:
         )  # fmt: skip
         time.sleep(3.0)  # workers up and training; the workbench has picked the run up
         t_loaded = time.perf_counter()
-        loaded = _key_samples(session, args.key_samples)
+        loaded = _key_samples(session, args.key_samples, control)
         result["loaded"] = {k: _pcts(v) for k, v in loaded.items()}
         result["load_average_1min"] = round(os.getloadavg()[0], 2)
         # a run that ended before the last sample left the rest of them unloaded
@@ -225,6 +332,8 @@ def keys(args, tmp: str) -> dict:
         result["run_status_at_end"] = _run_status(store, 1)
         subprocess.run([tuidl, "cancel", "1", "--store", store], capture_output=True)
     finally:
+        if control is not None:
+            control.close()
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     all_idle = sorted(idle["tab"] + idle["palette"])
     all_loaded = sorted(loaded["tab"] + loaded["palette"])
@@ -322,6 +431,12 @@ def main() -> int:
         "--follow", action="store_true", help="lag while following a run started elsewhere"
     )
     ap.add_argument("--key-samples", type=int, default=15, help="rounds of 4 keys each")
+    ap.add_argument(
+        "--probe",
+        choices=("control", "capture"),
+        default="control",
+        help="how --keys sees the screen change (see the module docstring)",
+    )
     args = ap.parse_args()
     if args.epochs is None:
         args.epochs = 1000 if args.keys else 30

@@ -34,3 +34,22 @@ def test_detached_runs_default_to_background_priority_unless_the_user_chose():
     assert _background_env({"PATH": "/bin"})["TUIDL_NICE"] == str(BACKGROUND_NICE)
     assert _background_env({"TUIDL_NICE": "0"})["TUIDL_NICE"] == "0"
     assert _background_env({})["PYTHONUNBUFFERED"] == "1"
+
+
+def test_tuidl_nice_idle_puts_the_run_in_the_idle_class():
+    """``idle``: Linux's SCHED_IDLE (the run gets only cycles nothing else wants); where
+    that class does not exist, nice 19."""
+    import os
+
+    import pytest
+
+    code = (
+        "import os; from tuidl.experiment.lifetime import lower_priority; "
+        "step = lower_priority({'TUIDL_NICE': 'idle'}); "
+        "print(step, os.sched_getscheduler(0) == os.SCHED_IDLE if hasattr(os, 'SCHED_IDLE') "
+        "else os.nice(0) >= 19)"
+    )
+    if not hasattr(os, "sched_getscheduler"):
+        pytest.skip("no scheduler classes on this platform")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["19", "True"]

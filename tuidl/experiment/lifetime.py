@@ -79,13 +79,22 @@ BACKGROUND_NICE = 10  # what detached runs (and so the workbench's) get unless T
 
 
 def lower_priority(environ: dict[str, str] | None = None) -> int:
-    """Lower this process's CPU priority by ``TUIDL_NICE`` (0..19; unset or 0: unchanged)
-    and return the increment applied. Worker processes inherit it. Detached runs get
-    :data:`BACKGROUND_NICE` from :func:`tuidl.experiment.detach.launch`, so on a busy
-    machine the workbench (or the shell) the user is typing into keeps its latency while
-    the run still gets every idle cycle. A bad value is ignored: priority is a comfort,
-    never a reason to refuse a run."""
-    raw = (os.environ if environ is None else environ).get(NICE_ENV, "")
+    """Lower this process's CPU priority as ``TUIDL_NICE`` says and return the niceness
+    increment applied (19 for ``idle``). Worker processes inherit it.
+
+    ``TUIDL_NICE``: ``0``..``19`` (a nice increment; unset or 0: unchanged), or ``idle``:
+    Linux's ``SCHED_IDLE`` class, which runs the process only on cycles nothing else wants
+    (elsewhere it falls back to nice 19). Detached runs get :data:`BACKGROUND_NICE` from
+    :func:`tuidl.experiment.detach.launch`, so on a busy machine the workbench (or the
+    shell) the user is typing into keeps its latency while the run still gets every idle
+    cycle. A bad value is ignored: priority is a comfort, never a reason to refuse a run."""
+    raw = (os.environ if environ is None else environ).get(NICE_ENV, "").strip().lower()
+    if raw == "idle":
+        if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+                return 19
+        raw = "19"
     try:
         step = min(max(int(raw), 0), 19)
     except ValueError:
