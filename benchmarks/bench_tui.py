@@ -421,7 +421,7 @@ def main() -> int:
         "--epochs",
         type=float,
         default=None,
-        help="epochs per fit (run length; default 30, and 1000 with --keys so that the run "
+        help="epochs per fit (run length; default 400, and 1000 with --keys, so that the run "
         "outlasts the loaded samples)",
     )
     ap.add_argument("--probe-ms", type=float, default=10.0)
@@ -439,7 +439,7 @@ def main() -> int:
     )
     args = ap.parse_args()
     if args.epochs is None:
-        args.epochs = 1000 if args.keys else 30
+        args.epochs = 1000 if args.keys else 400
     if args.keys:
         if args.size == "80x24":
             args.size = "120x36"
