@@ -304,7 +304,7 @@ def test_halving_never_spends_more_than_its_total_budget(cap):
     assert spent <= cap and spent == s.spent
     assert any(a.budget.epochs is None for a in asked)  # something reached the full budget
     assert all(a.warm_start is not None for a in asked if a.budget.epochs != 1.0)
-    assert f"at most {cap:g} fold-epochs in all" in s.describe()
+    assert f"at most {cap:g} epochs (summed over trials and folds) in all" in s.describe()
 
 
 def test_a_resumed_halving_counts_what_its_history_spent():

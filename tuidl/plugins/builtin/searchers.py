@@ -221,7 +221,7 @@ class HalvingSearcher:
 
     @property
     def _unit(self) -> str:
-        return "fold-epochs" if self._epochs else "folds"
+        return "epochs (summed over trials and folds)" if self._epochs else "fold fits"
 
     def _cost(self, rung: int) -> float:
         """What a rung adds, in ``total_budget``'s unit (epochs summed over folds, or fold
