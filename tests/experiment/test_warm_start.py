@@ -341,3 +341,11 @@ def test_a_state_is_not_kept_when_the_disk_would_get_too_full(reg, rows, tmp_pat
     assert not checkpoint.path(tmp_path, 5, 0).exists()
     assert checkpoint.save(tmp_path, 5, 0, result.state, keep_free=0)
     assert checkpoint.reserve(tmp_path) >= 2**30
+
+
+def test_a_total_budget_below_one_configuration_is_refused_by_spec_check():
+    s = HalvingSearcher(trials=10, eta=3, min_budget=1, resource="epochs", total_budget=20)
+    with pytest.raises(TuidlError, match=r"^search.total_budget: 20 is less than one config"):
+        s.setup(SearchProblem(space=dimensions(_space_spec()), seed=0, folds=3, epochs=9.0))
+    ok = HalvingSearcher(trials=10, eta=3, min_budget=1, resource="epochs", total_budget=27)
+    ok.setup(SearchProblem(space=dimensions(_space_spec()), seed=0, folds=3, epochs=9.0))

@@ -196,6 +196,12 @@ class HalvingSearcher:
             )
         self.resource_kind = resource
         self.budgets = budgets
+        one = sum(self._cost(r) for r in range(len(budgets)))
+        if self.total_budget and self.total_budget < one - 1e-9:
+            raise TuidlError(
+                f"search.total_budget: {self.total_budget:g} is less than one configuration "
+                f"costs through every rung: {one:g} {self._unit}; raise it, or 0 for no cap"
+            )
         self.configs = 0  # configurations started
         self.rungs: list[dict[int, float]] = [{} for _ in budgets]  # rung -> {key: score}
         self.promoted: list[set[int]] = [set() for _ in budgets]
