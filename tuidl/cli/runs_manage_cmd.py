@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from tuidl.sizes import human_bytes
+
 
 def add_actions(runs_parser) -> None:
     from tuidl.cli.runs_cmd import add_store_option
@@ -85,7 +87,7 @@ def delete(args) -> int:
         ids = store.delete_runs(args.run_ids, force=args.force)
         freed = before - store.size()["bytes"]
     what = ", ".join(str(i) for i in ids)
-    tail = f" ({_bytes(freed)} given back)" if freed > 0 else ""
+    tail = f" ({human_bytes(freed)} given back)" if freed > 0 else ""
     sys.stdout.write(f"deleted run{'s' if len(ids) > 1 else ''} {what}{tail}\n")
     return 0
 
@@ -112,13 +114,5 @@ def set_text(args) -> int:
 def vacuum(args) -> int:
     with _store(args) as store:
         before, after = store.vacuum()
-    sys.stdout.write(f"{store.path}: {_bytes(before)} -> {_bytes(after)}\n")
+    sys.stdout.write(f"{store.path}: {human_bytes(before)} -> {human_bytes(after)}\n")
     return 0
-
-
-def _bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"

@@ -16,6 +16,7 @@ import numpy as np
 
 from tuidl.data.dataset import Dataset, checked
 from tuidl.errors import TuidlError
+from tuidl.sizes import human_bytes
 
 REQUIRED_KEYS = ("X", "y")
 OPTIONAL_KEYS = ("X_test", "y_test", "class_names")
@@ -144,16 +145,9 @@ def _declared_fits(npz, key: str, src: str) -> None:
         return  # object arrays are refused when read, with their own message
     raise TuidlError(
         f"{src}: array {key!r} declares shape {tuple(shape)} of {dtype} "
-        f"({_size(need)}) but holds {_size(max(have, 0))}: the file is truncated or corrupt"
+        f"({human_bytes(need)}) but holds {human_bytes(max(have, 0))}: the file is "
+        "truncated or corrupt"
     )
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return ""
 
 
 def _read(npz, key: str, src: str) -> np.ndarray:
