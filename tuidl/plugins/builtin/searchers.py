@@ -340,30 +340,30 @@ class HalvingSearcher:
         if self.rungs[-1] and not self.total_budget:
             return None
         for rung in range(len(self.budgets) - 2, -1, -1):
-            members = self.rungs[rung]
-            ranked = sorted(members, key=lambda c: (-members[c], c))
-            for config in ranked:
-                if config in self.promoted[rung] or members[config] == -math.inf:
-                    continue
-                if not self._affordable(rung + 1):
-                    break
-                self.promoted[rung].add(config)
-                return self._ask(config, rung + 1)
+            waiting = self._unpromoted(rung, len(self.rungs[rung]))
+            if waiting and self._affordable(rung + 1):
+                return self._promote(waiting[0], rung)
         return None
 
     def _promotion(self) -> Ask | None:
         for rung in range(len(self.budgets) - 2, -1, -1):
             if not self._affordable(rung + 1):
                 continue  # a cheaper promotion lower down may still fit the total budget
-            members = self.rungs[rung]
-            k = int(len(members) // self.eta)
-            ranked = sorted(members, key=lambda c: (-members[c], c))[:k]
-            for config in ranked:
-                if config in self.promoted[rung] or members[config] == -math.inf:
-                    continue
-                self.promoted[rung].add(config)
-                return self._ask(config, rung + 1)
+            waiting = self._unpromoted(rung, int(len(self.rungs[rung]) // self.eta))
+            if waiting:
+                return self._promote(waiting[0], rung)
         return None
+
+    def _unpromoted(self, rung: int, top: int) -> list[int]:
+        """The configurations among the ``top`` best of ``rung`` that have not gone on yet
+        (and did not fail), best first."""
+        members = self.rungs[rung]
+        ranked = sorted(members, key=lambda c: (-members[c], c))[:top]
+        return [c for c in ranked if c not in self.promoted[rung] and members[c] != -math.inf]
+
+    def _promote(self, config: int, rung: int) -> Ask:
+        self.promoted[rung].add(config)
+        return self._ask(config, rung + 1)
 
     def _new(self) -> Ask | None:
         if self.configs >= self.trials or not self._affordable(0, self._reserve()):
