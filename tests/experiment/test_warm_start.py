@@ -340,7 +340,7 @@ def test_a_state_is_not_kept_when_the_disk_would_get_too_full(reg, rows, tmp_pat
     assert not checkpoint.save(tmp_path, 5, 0, result.state, keep_free=free)
     assert not checkpoint.path(tmp_path, 5, 0).exists()
     assert checkpoint.save(tmp_path, 5, 0, result.state, keep_free=0)
-    assert checkpoint.reserve(tmp_path) >= 2**30
+    assert checkpoint.reserve(10**9) == 2**30 and checkpoint.reserve(10**12) == 10**11
 
 
 def test_a_total_budget_below_one_configuration_is_refused_by_spec_check():

@@ -92,10 +92,10 @@ def save(
     doc = json.dumps(_flatten(tree, arrays))
     size = sum(a.nbytes for a in arrays.values())
     try:
-        free = shutil.disk_usage(folder).free
+        disk = shutil.disk_usage(folder)
     except OSError:
         return False
-    if free - size < (reserve(folder) if keep_free is None else keep_free):
+    if disk.free - size < (reserve(disk.total) if keep_free is None else keep_free):
         return False
     target = path(folder, trial, fold)
     tmp = target.with_name(target.stem + ".tmp.npz")
@@ -109,12 +109,8 @@ def save(
     return True
 
 
-def reserve(folder: str | Path) -> int:
-    """Bytes kept free for everything else: 10% of the disk, at least 1 GiB."""
-    try:
-        total = shutil.disk_usage(folder).total
-    except OSError:
-        total = 0
+def reserve(total: int) -> int:
+    """Bytes kept free on a disk of ``total`` bytes: 10% of it, at least 1 GiB."""
     return max(2**30, total // 10)
 
 
