@@ -38,6 +38,18 @@ def _search_spec(method="random", folds=3, prune=False, **params):
     return Spec.from_dict(data)
 
 
+def _interrupted_after(spec, store, reg, folds: int):
+    """Run ``spec`` and cancel it once ``folds`` folds have finished (a Ctrl+C mid-run)."""
+    seen = []
+    return run_spec(
+        spec,
+        store,
+        registry=reg,
+        progress=lambda p: p.last and seen.append(p.last),
+        cancel=lambda: len(seen) >= folds,
+    )
+
+
 def _trials(store, run_id):
     return store.get_run(run_id)["trials"]
 
@@ -238,14 +250,7 @@ def test_resumed_search_continues_where_it_stopped(tmp_path, reg):
     reference = Store(tmp_path / "ref.sqlite")
     ref = run_spec(_search_spec(trials=4), reference, registry=reg)
     store = Store(tmp_path / "runs.sqlite")
-    seen = []
-    out = run_spec(
-        _search_spec(trials=4),
-        store,
-        registry=reg,
-        progress=lambda p: p.last and seen.append(p.last),
-        cancel=lambda: len(seen) >= 5,
-    )
+    out = _interrupted_after(_search_spec(trials=4), store, reg, 5)
     assert out.status == "interrupted"
     ran = []
     resume(out.run_id, store, registry=reg, progress=lambda p: p.last and ran.append(p.last))
@@ -260,14 +265,7 @@ def test_resumed_halving_finishes_with_the_same_number_of_trials(tmp_path, reg):
     reference = Store(tmp_path / "ref.sqlite")
     ref = run_spec(spec, reference, registry=reg)
     store = Store(tmp_path / "runs.sqlite")
-    seen = []
-    out = run_spec(
-        spec,
-        store,
-        registry=reg,
-        progress=lambda p: p.last and seen.append(p.last),
-        cancel=lambda: len(seen) >= 10,
-    )
+    out = _interrupted_after(spec, store, reg, 10)
     assert out.status == "interrupted"
     resume(out.run_id, store, registry=reg)
     got, want = _trials(store, out.run_id), _trials(reference, ref.run_id)
@@ -527,14 +525,7 @@ def test_a_pruned_trial_stays_pruned_when_the_run_resumes(tmp_path, reg):
     want = _trials(reference, run_spec(spec, reference, registry=reg).run_id)
     assert any(t["status"] == "pruned" for t in want)
     store = Store(tmp_path / "runs.sqlite")
-    seen = []
-    out = run_spec(
-        spec,
-        store,
-        registry=reg,
-        progress=lambda p: p.last and seen.append(p.last),
-        cancel=lambda: len(seen) >= 9,
-    )
+    out = _interrupted_after(spec, store, reg, 9)
     assert out.status == "interrupted"
     assert resume(out.run_id, store, registry=reg).status == "finished"
     got = _trials(store, out.run_id)
