@@ -23,15 +23,14 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
-from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tuidl.errors import TuidlError
 from tuidl.tui.backend import Backend, RunView, error_text
 from tuidl.tui.following import RunFollowing
+from tuidl.tui.screens.workbench import WorkbenchScreen
 from tuidl.tui.specdoc import SpecDoc
 from tuidl.tui.widgets.charts_view import ChartsView
 from tuidl.tui.widgets.history_panel import HistoryPanel
@@ -48,16 +47,6 @@ TABS = ("pipeline", "run", "results", "history")
 WATCH_POLLS = 10  # while no run goes on here, look for one started elsewhere every 10 polls
 # History's actions on a stored run, whoever started it (tuidl.experiment.control)
 RUN_ACTIONS = ("follow", "cancel", "resume", "retry", "use")
-
-
-class WorkbenchScreen(Screen[None]):
-    """The workbench's screen: a focus change repaints only the widgets it restyles.
-
-    Textual's Screen repaints itself whole (every line, then ~10 KB to the terminal) when
-    its ``focused`` changes, right after the frame a tab switch or a dialog asked for; the
-    widgets that gain and lose focus already repaint what their focus styles change."""
-
-    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
 
 class WorkbenchApp(RunFollowing):
