@@ -43,7 +43,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -57,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tuidl.experiment.runner import run_spec
 from tuidl.experiment.spec import loads_spec
 from tuidl.experiment.store import Store
+from tuidl.experiment.work import continued_from
 
 SEARCHERS = ("random", "halving", "tpe")
 BUDGET_FRACTION = 0.25
@@ -222,8 +222,7 @@ def measure(store: Store, run_id: int, wall_s: float, searcher: str, seed: int |
             curves = store.curves(run_id, trial["index"], fold["fold"], max_points=None)
             steps = curves.get("lr", ([], []))[0]
             # a halving rung that continued its lower rung trained only the epochs after it
-            warm = re.search(r"from epoch ([0-9.e+-]+)$", fold.get("message") or "")
-            start = float(warm.group(1)) if warm else 0.0
+            start = continued_from(fold.get("message") or "")
             events.append(
                 (trial["index"], fold["fold"], float(max(steps)) - start if steps else 0.0)
             )

@@ -18,7 +18,7 @@ from tuidl.experiment.spec import Spec, loads_spec
 from tuidl.experiment.spec_check import validate
 from tuidl.experiment.store import Store
 from tuidl.experiment.trainer import ListSink, train
-from tuidl.experiment.work import Context, Worker
+from tuidl.experiment.work import Context, Worker, continued_from
 from tuidl.experiment.workplan import build_plan
 from tuidl.plugins.builtin.searchers import HalvingSearcher
 from tuidl.plugins.search import Budget, SearchProblem, Told
@@ -248,6 +248,7 @@ def test_halving_over_epochs_trains_only_the_new_epochs(tmp_path, reg):
     for t in full:
         for f in t["folds"]:
             assert f["message"].startswith("continued trial #") and "from epoch 1" in f["message"]
+            assert continued_from(f["message"]) == 1.0
             lr = store.curves(out.run_id, t["index"], f["fold"], max_points=None)["lr"][0]
             assert list(lr) == [2.0, 3.0]  # epochs 2 and 3 only: epoch 1 was its rung's
 

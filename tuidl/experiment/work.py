@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -183,6 +184,19 @@ class Context:
 def fold_rng(seed: int, trial: int, fold: int) -> np.random.Generator:
     key = (1, trial) if fold == FINAL else (0, trial, fold)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def continued_note(source: int, epoch: float) -> str:
+    """A continued fold's message: which trial it continued and from which epoch (what
+    :func:`continued_from` reads back; the epochs it trained are the ones after it)."""
+    return f"continued trial #{source + 1} from epoch {epoch:g}"
+
+
+def continued_from(message: str) -> float:
+    """The epoch a fold's training continued from, read from its :func:`continued_note`
+    message; 0.0 for a fold trained from the start."""
+    found = re.fullmatch(r"continued trial #\d+ from epoch (\S+)", message or "")
+    return float(found.group(1)) if found else 0.0
 
 
 def _rung(unit: Unit, i: int) -> tuple[float | None, int | None]:
@@ -552,7 +566,5 @@ class Worker:
                 fit_seconds=seconds,
             )
         # the epochs this fold trained are the ones after its warm start: say where it began
-        note = (
-            f"continued trial #{(warm or 0) + 1} from epoch {result.resumed_at:g}" if resume else ""
-        )
+        note = continued_note(warm or 0, result.resumed_at) if resume else ""
         return FoldResult(trial, fold, "ok", score, result.train_acc, seconds, note, test=test)
