@@ -543,3 +543,17 @@ folds = 3
 [cv.grid]
 "model.reg" = [1e-3, 1e-1]
 """
+
+
+def test_status_text_shows_sampled_values_as_g():
+    """A random or halving search samples lr = 0.0018548929400038843: the status line
+    printed it whole and wrapped to three lines at 80 columns. Values read as %g now, as in
+    the results table."""
+    from tuidl.tui.backend import RunView, TrialRow
+    from tuidl.tui.widgets.run_panel import _status_text
+
+    params = {"optimizer.lr": 0.0018548929400038843, "model.hidden_sizes": [100]}
+    view = RunView("1", "running", {}, trials=[TrialRow(0, params)], folds=5, current=(0, 2))
+    text = _status_text(view).plain
+    assert "(optimizer.lr=0.00185489, model.hidden_sizes=[100])" in text
+    assert "0.0018548929400038843" not in text

@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 
 from tuidl.experiment.refit import stored_mode
 from tuidl.tui.backend import RunView, TrialRow
+from tuidl.tui.valuetext import format_scalar
 from tuidl.tui.widgets.static_text import set_text
 
 MAX_HZ = 1.0
@@ -365,11 +366,7 @@ def _score(s: float | None) -> str:
 
 
 def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
+    return "-" if v is None else format_scalar(v)
 
 
 def _short(key: str) -> str:

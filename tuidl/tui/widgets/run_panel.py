@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import Button, ProgressBar, Static
 
 from tuidl.tui.backend import RunView
+from tuidl.tui.valuetext import format_scalar
 from tuidl.tui.widgets.charts_view import ChartsView
 from tuidl.tui.widgets.static_text import set_text
 
@@ -124,7 +125,10 @@ def _status_text(view: RunView) -> Text:
     if view.status in ("queued", "running") and view.current is not None:
         index, fold = view.current
         trial = next((x for x in view.trials if x.index == index), None)
-        params = ", ".join(f"{k}={v}" for k, v in trial.params.items()) if trial else ""
+        # %g floats: a sampled lr=0.0018548929400038843 would wrap the line at 80 columns
+        params = (
+            ", ".join(f"{k}={format_scalar(v)}" for k, v in trial.params.items()) if trial else ""
+        )
         if fold < 0:
             t.append(f" · retraining config {index + 1}")
         else:
